@@ -1,0 +1,13 @@
+// ESM jest over TypeScript sources: swc strips types, Node's VM modules run the ESM.
+// Run through scripts/run-jest.mjs, which sets NODE_OPTIONS for --experimental-vm-modules.
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
+  },
+  testMatch: ['<rootDir>/*/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/'],
+  reporters: ['default', '<rootDir>/scripts/summary-reporter.cjs'],
+  testTimeout: 30000,
+};

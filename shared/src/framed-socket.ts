@@ -1,0 +1,246 @@
+import type net from 'node:net';
+import { ProtocolError } from './error-codes.ts';
+import { FrameDecoder } from './frame-decoder.ts';
+import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from './limits.ts';
+
+export interface RateLimit {
+  /** Frames accepted back to back before the limit bites. */
+  burst: number;
+  /** Sustained frames per second after the burst. */
+  perSecond: number;
+}
+
+export interface FramedSocketOptions {
+  maxFrameBytes?: number;
+  frameTimeoutMs?: number;
+  /** Bytes queued for a peer that is not reading; past it the connection is dropped (slow consumer). */
+  maxQueuedBytes?: number;
+  /** Frames per connection; excess frames are delayed (the socket is paused), never dropped. */
+  rateLimit?: RateLimit | null;
+  /** Builds the last frame sent to the peer before closing on a fatal error (servers say ERROR). */
+  farewell?: (error: ProtocolError) => Buffer | undefined;
+  onFrame: (payload: Buffer) => void;
+  /** Called once when the connection is gone; `error` says why when it was not a clean goodbye. */
+  onClose: (error?: Error) => void;
+  /** Called when a flood starts to be delayed (once per episode). */
+  onRateLimited?: () => void;
+}
+
+const CLOSE_GRACE_MS = 2_000;
+
+// Flushing once per event-loop turn: frames sent to a socket during one turn leave in one writev.
+const dirty = new Set<FramedSocket>();
+let flushScheduled = false;
+function scheduleFlush(socket: FramedSocket): void {
+  dirty.add(socket);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    for (const each of dirty) each.flush();
+    dirty.clear();
+  });
+}
+
+/**
+ * A TCP socket speaking frames: the transport adapter every stage uses. It owns the per-connection
+ * limits of ../RELIABILITY.md: frame size and completion deadline (via FrameDecoder), the send-queue
+ * cap with write coalescing, and per-frame rate limiting by pausing the socket ("fakelag").
+ */
+export class FramedSocket {
+  readonly socket: net.Socket;
+  readonly remote: string;
+  readonly #options: FramedSocketOptions;
+  readonly #decoder: FrameDecoder;
+  readonly #frameTimeoutMs: number;
+  readonly #maxQueuedBytes: number;
+  #frameTimer: NodeJS.Timeout | undefined;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #pendingReceipts: (() => void)[] = [];
+  #closing = false;
+  #closed = false;
+  #closeError: Error | undefined;
+  // rate limiting
+  #tokens: number;
+  #refilledAt = Date.now();
+  #held: Buffer[] = [];
+  #holdTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: net.Socket, options: FramedSocketOptions) {
+    this.socket = socket;
+    this.#options = options;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
+    this.#tokens = options.rateLimit?.burst ?? 0;
+    this.#decoder = new FrameDecoder({
+      maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
+      onFrame: (payload) => this.#accept(payload),
+      onError: (error) => this.fail(error),
+    });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => {
+      this.#decoder.end();
+      if (!this.#closed) socket.end();
+    });
+    socket.on('error', (error) => {
+      this.#closeError ??= error;
+    });
+    socket.on('close', () => this.#onClosed());
+  }
+
+  get isOpen(): boolean {
+    return !this.#closing && !this.#closed;
+  }
+
+  /** Bytes waiting for this peer (ours plus Node's), what the slow-consumer cap measures. */
+  get queuedBytes(): number {
+    return this.#pendingBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Queues one frame. False when the connection is closed or was just dropped for being too slow.
+   * `onUndelivered` runs if the frame never reaches the kernel (the peer left, the socket failed).
+   */
+  send(frame: Buffer, onUndelivered?: () => void): boolean {
+    if (!this.isOpen) return false;
+    if (this.queuedBytes + frame.length > this.#maxQueuedBytes) {
+      this.fail(new ProtocolError('ERR_SLOW_CONSUMER', `over ${this.#maxQueuedBytes} bytes queued`));
+      return false;
+    }
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    if (onUndelivered) this.#pendingReceipts.push(onUndelivered);
+    scheduleFlush(this);
+    return true;
+  }
+
+  /** Writes what is queued in one go (called once per event-loop turn). */
+  flush(): void {
+    if (this.#pending.length === 0 || this.socket.destroyed) return;
+    const frames = this.#pending;
+    const receipts = this.#pendingReceipts;
+    this.#pending = [];
+    this.#pendingReceipts = [];
+    this.#pendingBytes = 0;
+    this.socket.cork();
+    for (let i = 0; i < frames.length - 1; i++) this.socket.write(frames[i]);
+    this.socket.write(frames[frames.length - 1], (error) => {
+      if (error) for (const receipt of receipts) receipt();
+    });
+    this.socket.uncork();
+  }
+
+  /** Says goodbye: stops reading, sends what is queued (and `last`), then ends the connection. */
+  close(last?: Buffer): void {
+    if (!this.isOpen) return;
+    this.#closing = true;
+    this.#stopTimers();
+    this.socket.pause();
+    if (last) {
+      this.#pending.push(last);
+      this.#pendingBytes += last.length;
+    }
+    this.flush();
+    this.socket.end();
+    // A peer that never reads would keep the socket half-closed forever.
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** A fatal error: tell the peer (farewell frame), then close. */
+  fail(error: ProtocolError): void {
+    if (!this.isOpen) return;
+    this.#closeError ??= error;
+    this.close(this.#options.farewell?.(error));
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.#closeError ??= error;
+    this.socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    this.#decoder.push(chunk);
+    this.#armFrameTimer();
+  }
+
+  #armFrameTimer(): void {
+    if (this.#frameTimer || !this.#decoder.isMidFrame || this.#closing) return;
+    const frame = this.#decoder.framesStarted;
+    this.#frameTimer = setTimeout(() => {
+      this.#frameTimer = undefined;
+      // Still the same unfinished frame, and not because we paused the socket ourselves?
+      if (this.#decoder.isMidFrame && this.#decoder.framesStarted === frame && this.#held.length === 0) {
+        this.fail(new ProtocolError('ERR_FRAME_TIMEOUT', `after ${this.#frameTimeoutMs} ms`));
+      } else {
+        this.#armFrameTimer();
+      }
+    }, this.#frameTimeoutMs);
+    this.#frameTimer.unref();
+  }
+
+  #accept(payload: Buffer): void {
+    const limit = this.#options.rateLimit;
+    if (!limit) {
+      this.#options.onFrame(payload);
+      return;
+    }
+    if (this.#held.length === 0 && this.#takeToken(limit)) {
+      this.#options.onFrame(payload);
+      return;
+    }
+    if (this.#held.length === 0) this.#options.onRateLimited?.();
+    this.#held.push(payload);
+    this.socket.pause();
+    this.#scheduleRelease(limit);
+  }
+
+  #takeToken(limit: RateLimit): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(limit.burst, this.#tokens + ((now - this.#refilledAt) * limit.perSecond) / 1000);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #scheduleRelease(limit: RateLimit): void {
+    if (this.#holdTimer) return;
+    const waitMs = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / limit.perSecond));
+    this.#holdTimer = setTimeout(() => {
+      this.#holdTimer = undefined;
+      while (this.#held.length > 0 && this.isOpen && this.#takeToken(limit)) {
+        this.#options.onFrame(this.#held.shift()!);
+      }
+      if (!this.isOpen) return;
+      if (this.#held.length > 0) this.#scheduleRelease(limit);
+      else this.socket.resume();
+    }, waitMs);
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#frameTimer);
+    clearTimeout(this.#holdTimer);
+    this.#frameTimer = undefined;
+    this.#holdTimer = undefined;
+    this.#held = [];
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing = true;
+    this.#stopTimers();
+    dirty.delete(this);
+    const receipts = this.#pendingReceipts;
+    this.#pending = [];
+    this.#pendingReceipts = [];
+    this.#pendingBytes = 0;
+    for (const receipt of receipts) receipt();
+    this.#options.onClose(this.#closeError);
+  }
+}
