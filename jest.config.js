@@ -1,5 +1,5 @@
 // ESM jest over TypeScript sources: swc strips types, Node's VM modules run the ESM.
-// Run through scripts/run-jest.mjs, which sets NODE_OPTIONS for --experimental-vm-modules.
+// Run through shared/tools/run-jest.mjs, which sets NODE_OPTIONS for --experimental-vm-modules.
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -8,6 +8,6 @@ export default {
   },
   testMatch: ['<rootDir>/*/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/'],
-  reporters: ['default', '<rootDir>/scripts/summary-reporter.cjs'],
+  reporters: ['default', '<rootDir>/shared/tools/summary-reporter.cjs'],
   testTimeout: 30000,
 };

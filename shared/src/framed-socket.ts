@@ -184,6 +184,7 @@ export class FramedSocket {
   }
 
   #accept(payload: Buffer): void {
+    if (!this.isOpen) return; // closed by an earlier frame of the same chunk: deliver nothing more
     const limit = this.#options.rateLimit;
     if (!limit) {
       this.#options.onFrame(payload);

@@ -6,3 +6,5 @@ export * from './protocol.ts';
 export * from './usernames.ts';
 export * from './net-address.ts';
 export * from './framed-socket.ts';
+export * from './cli.ts';
+export * from './test-kit/frame-client.ts';

@@ -25,7 +25,7 @@ export async function connectTcp(host: string, port: number, timeoutMs = 10_000)
         const timer = setTimeout(() => socket.destroy(new Error(`connect to ${formatAddress(address, port)} timed out`)), timeoutMs);
         socket.once('connect', () => {
           clearTimeout(timer);
-          socket.off('error', reject);
+          socket.removeAllListeners('error'); // ours only: the socket is new
           resolve(socket);
         });
         socket.once('error', (error) => {

@@ -45,9 +45,14 @@ export function encodeFrame(message: object, maxFrameBytes = MAX_FRAME_BYTES): B
   const text = stringifyAscii(message);
   // ASCII only after escaping, so the string length is the byte length.
   if (text.length > maxFrameBytes) throw new ProtocolError('ERR_FRAME_TOO_LARGE', `${text.length} bytes`);
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + text.length);
-  frame.writeUInt32BE(text.length, 0);
-  frame.write(text, HEADER_BYTES, 'latin1');
+  return encodeFrameText(text);
+}
+
+/** Frames JSON text that is already ASCII (from stringifyAscii), e.g. composed on another thread. */
+export function encodeFrameText(asciiJson: string): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + asciiJson.length);
+  frame.writeUInt32BE(asciiJson.length, 0);
+  frame.write(asciiJson, HEADER_BYTES, 'latin1');
   return frame;
 }
 

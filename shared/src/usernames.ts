@@ -31,6 +31,7 @@ export function checkUsername(name: unknown): string | undefined {
   if (chars > MAX_USERNAME_CHARS) return `username is longer than ${MAX_USERNAME_CHARS} characters`;
   if (name.startsWith('#')) return 'usernames cannot start with # (reserved for groups)';
   if (name !== name.normalize('NFKC')) return 'username must be written in its normal (NFKC) form';
+  if (/\p{Default_Ignorable_Code_Point}/u.test(name)) return 'usernames cannot contain invisible characters';
   if (!ALLOWED.test(name)) {
     return 'usernames may hold only letters, digits and _ . - \' (no spaces, controls or symbols)';
   }
