@@ -1,0 +1,181 @@
+import net from 'node:net';
+import os from 'node:os';
+import {
+  FRAME_TIMEOUT_MS,
+  FramedSocket,
+  LOGIN_TIMEOUT_MS,
+  MAX_FRAME_BYTES,
+  MAX_QUEUED_BYTES,
+  ProtocolError,
+  RATE_BURST_FRAMES,
+  RATE_FRAMES_PER_SECOND,
+  DEFAULT_PROTOCOL_LIMITS,
+  encodeFrame,
+  encodeFrameText,
+  formatAddress,
+  isProtocolError,
+  listenTcp,
+  type ProtocolLimits,
+  type RateLimit,
+  type ServerFrame,
+} from '#shared';
+import { registerRoom } from './features/room.ts';
+import { Hub, type Outbox } from './hub.ts';
+import { InlineSessionHost, type SessionHost } from './session-host.ts';
+import type { ConnId, SessionIntent, SessionOptions } from './thread-messages.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+export interface ChatServerOptions {
+  /** Worker threads for sessions; 0 runs them on the main thread. Default: the number of cores. */
+  workers?: number;
+  /** Features registered on the Hub; default: stage 3's room (everything to ALL). */
+  features?: ((hub: Hub) => void)[];
+  /** Name used in the server window and the welcome INFO. */
+  title?: string;
+  log?: (line: string) => void;
+  maxConnections?: number;
+  maxFrameBytes?: number;
+  frameTimeoutMs?: number;
+  loginTimeoutMs?: number;
+  maxQueuedBytes?: number;
+  /** null turns rate limiting off (benchmarks). */
+  rateLimit?: RateLimit | null;
+  protocolLimits?: Partial<ProtocolLimits>;
+  maxHistory?: number;
+  /** `/burn <ms>` and `/crash` contents, for tests and the demo only. */
+  faultCommands?: boolean;
+  now?: () => number;
+}
+
+export interface ChatServer {
+  listen(host: string, port: number): Promise<net.AddressInfo>;
+  close(): Promise<void>;
+  readonly hub: Hub;
+  /** How many connections are open (logged in or not). */
+  readonly connectionCount: number;
+  /** Where a connection's session runs ("worker 1 (thread 3)" or "main thread"). */
+  placeOf(conn: ConnId): string;
+}
+
+/**
+ * Builds (does not start) the concurrent chat server: the main thread accepts and does all socket
+ * I/O (libuv's epoll), sessions run on worker threads, and the Hub, the one owner of shared state,
+ * runs on the main thread. Stage 4 builds its server with this and its own features.
+ */
+export function createChatServer(options: ChatServerOptions = {}): ChatServer {
+  const title = options.title ?? 'Msg stage 3 chat server';
+  const log = options.log ?? ((line: string) => console.log(line));
+  const workerCount = options.workers ?? os.availableParallelism();
+  const loginTimeoutMs = options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
+  const maxConnections = options.maxConnections ?? 10_000;
+  const sockets = new Map<ConnId, FramedSocket>();
+  const loginTimers = new Map<ConnId, NodeJS.Timeout>();
+  let nextConn = 1;
+
+  const outbox: Outbox = {
+    send: (conn, frame, onUndelivered) => sockets.get(conn)?.send(frame, onUndelivered) ?? false,
+    close: (conn, frame) => sockets.get(conn)?.close(frame),
+  };
+  const hub = new Hub({ outbox, welcome: `Welcome to ${title}`, log, maxHistory: options.maxHistory, now: options.now });
+  for (const register of options.features ?? [registerRoom]) register(hub);
+
+  /** An ERROR frame for a connection, with CODE where its user asked for it. */
+  const errorFrame = (conn: ConnId, error: ProtocolError): Buffer => {
+    const frame: ServerFrame = { ERROR: error.message };
+    if (hub.userByConn(conn)?.features.has('CODE')) frame.CODE = error.code;
+    return encodeFrame(frame);
+  };
+
+  const onIntent = (conn: ConnId, intent: SessionIntent): void => {
+    switch (intent.kind) {
+      case 'reply':
+        sockets.get(conn)?.send(encodeFrameText(intent.json));
+        break;
+      case 'login': {
+        if (!sockets.get(conn)?.isOpen) return;
+        const reply = hub.login(conn, intent.name, intent.features);
+        if (reply.kind === 'login-accepted') {
+          clearTimeout(loginTimers.get(conn));
+          loginTimers.delete(conn);
+        }
+        host.hubReply(conn, reply);
+        break;
+      }
+      default:
+        hub.dispatch(conn, intent);
+    }
+  };
+
+  const sessionOptions: SessionOptions = {
+    limits: { ...DEFAULT_PROTOCOL_LIMITS, ...options.protocolLimits },
+    faultCommands: options.faultCommands ?? false,
+  };
+  const events = {
+    onIntent,
+    onLost: (conns: ConnId[], error: Error) => {
+      log(`session failure (${error.message}): closing ${conns.length} connection(s)`);
+      for (const conn of conns) sockets.get(conn)?.fail(new ProtocolError('ERR_WORKER_CRASHED'));
+    },
+  };
+  const host: SessionHost =
+    workerCount > 0 ? new WorkerPool(workerCount, sessionOptions, events, log) : new InlineSessionHost(sessionOptions, events);
+
+  const server = net.createServer((socket) => {
+    if (sockets.size >= maxConnections) {
+      socket.end(encodeFrame({ ERROR: new ProtocolError('ERR_SERVER_FULL').message }));
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
+    const conn = nextConn++;
+    const framed = new FramedSocket(socket, {
+      maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
+      frameTimeoutMs: options.frameTimeoutMs ?? FRAME_TIMEOUT_MS,
+      maxQueuedBytes: options.maxQueuedBytes ?? MAX_QUEUED_BYTES,
+      rateLimit: options.rateLimit === undefined ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND } : options.rateLimit,
+      farewell: (error) => errorFrame(conn, error),
+      onFrame: (payload) => host.frame(conn, payload),
+      onRateLimited: () => framed.send(errorFrame(conn, new ProtocolError('ERR_RATE_LIMITED', 'your frames are being delayed'))),
+      onClose: (error) => {
+        sockets.delete(conn);
+        clearTimeout(loginTimers.get(conn));
+        loginTimers.delete(conn);
+        const name = hub.userByConn(conn)?.name;
+        host.close(conn);
+        hub.disconnect(conn);
+        const why = isProtocolError(error) ? error.code : error?.message;
+        log(`#${conn} ${framed.remote}${name ? ` (${name})` : ''} disconnected${why ? `: ${why}` : ''}`);
+      },
+    });
+    sockets.set(conn, framed);
+    host.open(conn);
+    log(`#${conn} ${framed.remote} connected, session on ${host.placeOf(conn)}`);
+    const timer = setTimeout(() => {
+      loginTimers.delete(conn);
+      if (!hub.userByConn(conn)) framed.fail(new ProtocolError('ERR_LOGIN_TIMEOUT', `after ${loginTimeoutMs} ms`));
+    }, loginTimeoutMs);
+    loginTimers.set(conn, timer);
+  });
+  server.maxConnections = maxConnections + 64; // beyond our own cap, refuse at the kernel's door
+
+  return {
+    hub,
+    get connectionCount() {
+      return sockets.size;
+    },
+    placeOf: (conn) => host.placeOf(conn),
+    async listen(host_, port) {
+      await host.ready();
+      const address = await listenTcp(server, host_, port);
+      const mode = workerCount > 0 ? `${workerCount} worker thread(s)` : 'sessions inline on the main thread';
+      log(`${title} listening on ${formatAddress(address.address, address.port)} (${mode})`);
+      return address;
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const framed of sockets.values()) framed.fail(new ProtocolError('ERR_SERVER_SHUTDOWN'));
+      await closed;
+      for (const timer of loginTimers.values()) clearTimeout(timer);
+      await host.shutdown();
+    },
+  };
+}

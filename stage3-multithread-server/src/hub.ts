@@ -1,0 +1,215 @@
+import {
+  DEST_ALL,
+  ERROR_CODES,
+  MAX_FRAME_BYTES,
+  MAX_HISTORY_MESSAGES,
+  encodeFrame,
+  usernameKey,
+  type ChatMessage,
+  type ErrorCode,
+  type ServerFrame,
+} from '#shared';
+import { HistoryLog } from './history-log.ts';
+import type { ConnId, HubReply, SessionIntent } from './thread-messages.ts';
+
+/** Where the Hub's effects go: the transport implements it, tests record it. */
+export interface Outbox {
+  /** False if the connection is gone or was just dropped as too slow. */
+  send(conn: ConnId, frame: Buffer, onUndelivered?: () => void): boolean;
+  close(conn: ConnId, frame?: Buffer): void;
+}
+
+export interface HubUser {
+  readonly conn: ConnId;
+  readonly name: string;
+  /** usernameKey(name): the identity ("Bob" and "bob" are one user). */
+  readonly key: string;
+  readonly features: ReadonlySet<string>;
+}
+
+export type IntentKind = Exclude<SessionIntent['kind'], 'login' | 'reply'>;
+type IntentOf<K extends IntentKind> = Extract<SessionIntent, { kind: K }>;
+export type IntentHandler<K extends IntentKind> = (user: HubUser, intent: IntentOf<K>) => void;
+
+export interface HubOptions {
+  outbox: Outbox;
+  /** The INFO of an accepted login. */
+  welcome: string;
+  /** Milliseconds since the epoch; injectable so tests control time. */
+  now?: () => number;
+  maxHistory?: number;
+  /** Bytes of history kept in memory. */
+  maxHistoryStoredBytes?: number;
+  /** Bytes of history sent with a login; keeps the accept frame under the frame limit. */
+  maxHistoryBytes?: number;
+  log?: (line: string) => void;
+}
+
+const MAX_HISTORY_STORED_BYTES = 64 * 1024 * 1024;
+
+/** Frame overhead of one message inside MESSAGES beyond its strings (brackets, quotes, commas, time). */
+const MESSAGE_OVERHEAD_BYTES = 32;
+
+/**
+ * The global, single-owner state (sans-I/O): who is online, the history, and the table of intent
+ * handlers that features register (fastify-style plugins). It runs on the main thread only, so it
+ * needs no locks; sessions reach it through typed intents.
+ */
+export class Hub {
+  readonly #outbox: Outbox;
+  readonly #welcome: string;
+  readonly #now: () => number;
+  readonly #maxHistory: number;
+  readonly #maxHistoryBytes: number;
+  readonly #log: (line: string) => void;
+  readonly #byKey = new Map<string, HubUser>();
+  readonly #byConn = new Map<ConnId, HubUser>();
+  readonly #handlers = new Map<IntentKind, (user: HubUser, intent: SessionIntent) => void>();
+  readonly #offered = new Set<string>(['CODE']);
+  readonly #leaveHooks: ((user: HubUser, at: number) => void)[] = [];
+  readonly #history: HistoryLog;
+
+  constructor(options: HubOptions) {
+    this.#outbox = options.outbox;
+    this.#welcome = options.welcome;
+    this.#now = options.now ?? Date.now;
+    this.#maxHistory = options.maxHistory ?? MAX_HISTORY_MESSAGES;
+    this.#history = new HistoryLog(this.#maxHistory, options.maxHistoryStoredBytes ?? MAX_HISTORY_STORED_BYTES);
+    this.#maxHistoryBytes = options.maxHistoryBytes ?? MAX_FRAME_BYTES / 2;
+    this.#log = options.log ?? (() => {});
+  }
+
+  // ---- for features -------------------------------------------------------------------------
+
+  /** Registers the handler of one intent kind (one per kind; a later one replaces an earlier). */
+  handle<K extends IntentKind>(kind: K, handler: IntentHandler<K>): void {
+    this.#handlers.set(kind, handler as unknown as (user: HubUser, intent: SessionIntent) => void);
+  }
+
+  /** An extension feature this server offers to clients that ask for it at login. */
+  offerFeature(name: string): void {
+    this.#offered.add(name);
+  }
+
+  onLeave(hook: (user: HubUser, at: number) => void): void {
+    this.#leaveHooks.push(hook);
+  }
+
+  /** Seconds since the epoch: the server's stamp on every message. */
+  nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  userByName(name: string): HubUser | undefined {
+    return this.#byKey.get(usernameKey(name));
+  }
+
+  userByConn(conn: ConnId): HubUser | undefined {
+    return this.#byConn.get(conn);
+  }
+
+  get users(): IterableIterator<HubUser> {
+    return this.#byKey.values();
+  }
+
+  get onlineCount(): number {
+    return this.#byKey.size;
+  }
+
+  /** Sends one frame to a user, with extension keys only if the user asked for them. */
+  sendTo(user: HubUser, frame: ServerFrame, onUndelivered?: () => void): boolean {
+    return this.#outbox.send(user.conn, encodeFrame(this.#forClient(user, frame)), onUndelivered);
+  }
+
+  /** An ERROR to one user; the CODE extension rides along where the user asked for it. */
+  error(user: HubUser, code: ErrorCode, detail?: string): void {
+    const text = detail ? `${ERROR_CODES[code].text}: ${detail}` : ERROR_CODES[code].text;
+    this.sendTo(user, { ERROR: text, CODE: code });
+  }
+
+  /** Encodes once and writes the same bytes to every online user (base keys only). */
+  broadcast(frame: ServerFrame, except?: HubUser): void {
+    const bytes = encodeFrame(frame);
+    for (const user of this.#byKey.values()) {
+      if (user !== except) this.#outbox.send(user.conn, bytes);
+    }
+  }
+
+  /** Keeps a message for later logins, bounded (oldest dropped first). */
+  remember(message: ChatMessage): void {
+    this.#history.append(message);
+  }
+
+  // ---- for the server -----------------------------------------------------------------------
+
+  login(conn: ConnId, name: string, requested: string[]): HubReply {
+    const key = usernameKey(name);
+    const holder = this.#byKey.get(key);
+    if (holder || this.#byConn.has(conn)) {
+      const refusal: ServerFrame = { USERNAME_ACCEPTED: false, INFO: `the name ${name} is taken: pick another` };
+      if (requested.includes('CODE')) refusal.CODE = 'ERR_NAME_TAKEN';
+      this.#outbox.send(conn, encodeFrame(refusal));
+      return { kind: 'login-refused' };
+    }
+    const features = requested.filter((feature) => this.#offered.has(feature));
+    const user: HubUser = { conn, name, key, features: new Set(features) };
+    this.broadcast({ USERS_JOINED: [name] });
+    this.#byKey.set(key, user);
+    this.#byConn.set(conn, user);
+    const accept: ServerFrame = {
+      USERNAME_ACCEPTED: true,
+      INFO: this.#welcome,
+      USER_LIST: [...this.#byKey.values()].map((each) => each.name),
+      MESSAGES: this.#historyFor(key),
+    };
+    // A client that sent FEATURES learns which ones it got (possibly none); others never see the key.
+    if (requested.length > 0) accept.FEATURES = features;
+    this.#outbox.send(conn, encodeFrame(accept));
+    this.#log(`${name} logged in on connection ${conn} (${this.#byKey.size} online)`);
+    return { kind: 'login-accepted', name, features };
+  }
+
+  dispatch(conn: ConnId, intent: Exclude<SessionIntent, { kind: 'login' | 'reply' }>): void {
+    const user = this.#byConn.get(conn);
+    if (!user) return; // the connection left while its intent was in flight
+    const handler = this.#handlers.get(intent.kind);
+    if (handler) handler(user, intent);
+    else this.error(user, 'ERR_UNKNOWN_KEY', `${intent.kind.toUpperCase()} is not supported by this server`);
+  }
+
+  disconnect(conn: ConnId): void {
+    const user = this.#byConn.get(conn);
+    if (!user) return;
+    this.#byConn.delete(conn);
+    this.#byKey.delete(user.key);
+    const at = this.nowSeconds();
+    for (const hook of this.#leaveHooks) hook(user, at);
+    this.broadcast({ USERS_LEFT: [user.name] });
+    this.#log(`${user.name} left (${this.#byKey.size} online)`);
+  }
+
+  /** Public messages and private ones addressed to `key`, oldest first, within the byte budget. */
+  #historyFor(key: string): ChatMessage[] {
+    const picked: ChatMessage[] = [];
+    let bytes = 0;
+    for (const message of this.#history.newestFirst()) {
+      const [src, dest, , content] = message;
+      if (dest !== DEST_ALL && usernameKey(dest) !== key) continue;
+      bytes += MESSAGE_OVERHEAD_BYTES + (src.length + dest.length + content.length) * 6; // \u escapes: 6 bytes a char at worst
+      if (bytes > this.#maxHistoryBytes) break;
+      picked.push(message);
+    }
+    return picked.reverse();
+  }
+
+  #forClient(user: HubUser, frame: ServerFrame): ServerFrame {
+    let out = frame;
+    for (const key of ['CODE', 'WHO'] as const) {
+      if (out[key] !== undefined && !user.features.has(key)) {
+        if (out === frame) out = { ...frame };
+        delete out[key];
+      }
+    }
+    return out;
+  }
+}
