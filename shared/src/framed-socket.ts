@@ -148,6 +148,8 @@ export class FramedSocket {
     this.socket.end();
     // A peer that never reads would keep the socket half-closed forever.
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // For the application the connection is over now, not when the peer finally lets go.
+    this.#finish();
   }
 
   /** A fatal error: tell the peer (farewell frame), then close. */
@@ -232,8 +234,6 @@ export class FramedSocket {
   }
 
   #onClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
     this.#closing = true;
     this.#stopTimers();
     dirty.delete(this);
@@ -242,6 +242,13 @@ export class FramedSocket {
     this.#pendingReceipts = [];
     this.#pendingBytes = 0;
     for (const receipt of receipts) receipt();
+    this.#finish();
+  }
+
+  /** Reports the end of the connection, once. */
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#options.onClose(this.#closeError);
   }
 }

@@ -121,9 +121,8 @@ export class Hub {
     return this.#outbox.send(user.conn, encodeFrame(this.#forClient(user, frame)), onUndelivered);
   }
 
-  /** An ERROR to one user; the CODE extension rides along where the user asked for it. */
-  error(user: HubUser, code: ErrorCode, detail?: string): void {
-    const text = detail ? `${ERROR_CODES[code].text}: ${detail}` : ERROR_CODES[code].text;
+  /** An ERROR to one user (`text` replaces the code's standard text); CODE rides along if asked for. */
+  error(user: HubUser, code: ErrorCode, text: string = ERROR_CODES[code].text): void {
     this.sendTo(user, { ERROR: text, CODE: code });
   }
 
