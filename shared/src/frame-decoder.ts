@@ -59,7 +59,8 @@ export class FrameDecoder {
 
   /** The stream ended: a partial frame is a truncation error. */
   end(): void {
-    if (this.isMidFrame) this.#fail(new ProtocolError('ERR_TRUNCATED', `${this.#buffered} bytes of an unfinished frame`));
+    if (this.isMidFrame)
+      this.#fail(new ProtocolError('ERR_TRUNCATED', `${this.#buffered} bytes of an unfinished frame`));
   }
 
   #run(): void {

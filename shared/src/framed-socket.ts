@@ -55,6 +55,9 @@ export class FramedSocket {
   readonly #frameTimeoutMs: number;
   readonly #maxQueuedBytes: number;
   #frameTimer: NodeJS.Timeout | undefined;
+  /** Which frame (decoder.framesStarted) is open, and since when. */
+  #openFrame = 0;
+  #openFrameSince = 0;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #pendingReceipts: (() => void)[] = [];
@@ -129,7 +132,8 @@ export class FramedSocket {
     this.socket.cork();
     for (let i = 0; i < frames.length - 1; i++) this.socket.write(frames[i]);
     this.socket.write(frames[frames.length - 1], (error) => {
-      if (error) for (const receipt of receipts) receipt();
+      // Node 20 may report success for a write cut short by destroy(): count that as undelivered too.
+      if (error || this.socket.destroyed) for (const receipt of receipts) receipt();
     });
     this.socket.uncork();
   }
@@ -167,21 +171,29 @@ export class FramedSocket {
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
     this.#decoder.push(chunk);
+    if (this.#decoder.isMidFrame && this.#decoder.framesStarted !== this.#openFrame) {
+      // A new frame began in this chunk: its own clock starts now.
+      this.#openFrame = this.#decoder.framesStarted;
+      this.#openFrameSince = Date.now();
+    }
     this.#armFrameTimer();
   }
 
+  /** One timer at a time, due when the open frame's deadline passes. */
   #armFrameTimer(): void {
     if (this.#frameTimer || !this.#decoder.isMidFrame || this.#closing) return;
-    const frame = this.#decoder.framesStarted;
+    const delay = Math.max(1, this.#openFrameSince + this.#frameTimeoutMs - Date.now());
     this.#frameTimer = setTimeout(() => {
       this.#frameTimer = undefined;
-      // Still the same unfinished frame, and not because we paused the socket ourselves?
-      if (this.#decoder.isMidFrame && this.#decoder.framesStarted === frame && this.#held.length === 0) {
+      if (!this.#decoder.isMidFrame || this.#closing) return;
+      if (this.#held.length > 0) {
+        this.#openFrameSince = Date.now(); // we paused the socket ourselves: not the peer's fault
+      } else if (Date.now() >= this.#openFrameSince + this.#frameTimeoutMs) {
         this.fail(new ProtocolError('ERR_FRAME_TIMEOUT', `after ${this.#frameTimeoutMs} ms`));
-      } else {
-        this.#armFrameTimer();
+        return;
       }
-    }, this.#frameTimeoutMs);
+      this.#armFrameTimer();
+    }, delay);
     this.#frameTimer.unref();
   }
 

@@ -8,3 +8,4 @@ export * from './net-address.ts';
 export * from './framed-socket.ts';
 export * from './cli.ts';
 export * from './test-kit/frame-client.ts';
+export * from './terminal-text.ts';

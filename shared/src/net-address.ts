@@ -22,7 +22,10 @@ export async function connectTcp(host: string, port: number, timeoutMs = 10_000)
     try {
       return await new Promise<net.Socket>((resolve, reject) => {
         const socket = net.connect({ host: address, port, family });
-        const timer = setTimeout(() => socket.destroy(new Error(`connect to ${formatAddress(address, port)} timed out`)), timeoutMs);
+        const timer = setTimeout(
+          () => socket.destroy(new Error(`connect to ${formatAddress(address, port)} timed out`)),
+          timeoutMs,
+        );
         socket.once('connect', () => {
           clearTimeout(timer);
           socket.removeAllListeners('error'); // ours only: the socket is new

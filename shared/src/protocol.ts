@@ -76,18 +76,24 @@ function text(value: unknown, key: string, maxBytes: number): string {
 
 const shortString: Validator<string> = (value, key) => text(value, key, MAX_SHORT_STRING);
 
-function list<T>(item: Validator<T>, maxItems: (limits: ProtocolLimits) => number, allowEmpty: boolean): Validator<T[]> {
+function list<T>(
+  item: Validator<T>,
+  maxItems: (limits: ProtocolLimits) => number,
+  allowEmpty: boolean,
+): Validator<T[]> {
   return (value, key, limits) => {
     if (!Array.isArray(value)) throw badType(key, 'an array');
     const max = maxItems(limits);
-    if (value.length > max) throw new ProtocolError('ERR_TOO_MANY', `${key} holds ${value.length} > ${max} items`);
+    if (value.length > max)
+      throw new ProtocolError('ERR_TOO_MANY', `${key} holds ${value.length} > ${max} items`);
     if (!allowEmpty && value.length === 0) throw new ProtocolError('ERR_EMPTY', `${key} is empty`);
     return value.map((entry, index) => item(entry, `${key}[${index}]`, limits));
   };
 }
 
 const chatMessage: Validator<ChatMessage> = (value, key, limits) => {
-  if (!Array.isArray(value) || value.length !== 4) throw badType(key, 'an array [SRC, DEST, TIMESTAMP, CONTENT]');
+  if (!Array.isArray(value) || value.length !== 4)
+    throw badType(key, 'an array [SRC, DEST, TIMESTAMP, CONTENT]');
   const [src, dest, timestamp, content] = value as unknown[];
   if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
     throw badType(`${key} TIMESTAMP`, 'a non-negative integer (seconds since the epoch)');
@@ -174,11 +180,17 @@ function validate<F>(
 }
 
 /** Server side: strict. Unknown keys and wrong types are errors with codes. */
-export function parseClientFrame(object: Record<string, unknown>, limits = DEFAULT_PROTOCOL_LIMITS): ClientFrame {
+export function parseClientFrame(
+  object: Record<string, unknown>,
+  limits = DEFAULT_PROTOCOL_LIMITS,
+): ClientFrame {
   return validate<ClientFrame>(object, CLIENT_KEYS, limits, true);
 }
 
 /** Client side: wrong types are errors; unknown keys from a newer or foreign server are ignored. */
-export function parseServerFrame(object: Record<string, unknown>, limits = DEFAULT_PROTOCOL_LIMITS): ServerFrame {
+export function parseServerFrame(
+  object: Record<string, unknown>,
+  limits = DEFAULT_PROTOCOL_LIMITS,
+): ServerFrame {
   return validate<ServerFrame>(object, SERVER_KEYS, limits, false);
 }

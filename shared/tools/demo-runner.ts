@@ -22,10 +22,18 @@ export interface DemoProcess {
 }
 
 /** Starts a TypeScript entry point under tsx; its output lines are printed as `[label] line`. */
-export function startDemoProcess(label: string, entry: string, args: string[], print = defaultPrint): DemoProcess {
+export function startDemoProcess(
+  label: string,
+  entry: string,
+  args: string[],
+  print = defaultPrint,
+): DemoProcess {
   const colour = process.stdout.isTTY ? COLOURS[nextColour++ % COLOURS.length] : '';
   const reset = colour ? '\x1b[0m' : '';
-  const child = spawn(TSX, [entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  const child = spawn(TSX, [entry, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (match: RegExpMatchArray) => void }[] = [];
   const onLine = (line: string) => {
@@ -41,7 +49,9 @@ export function startDemoProcess(label: string, entry: string, args: string[], p
   };
   readline.createInterface({ input: child.stdout! }).on('line', onLine);
   readline.createInterface({ input: child.stderr! }).on('line', onLine);
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+  );
   return {
     label,
     child,
@@ -53,7 +63,10 @@ export function startDemoProcess(label: string, entry: string, args: string[], p
         if (match) return Promise.resolve(match);
       }
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`[${label}] no line matching ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`[${label}] no line matching ${pattern} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           pattern,
           resolve: (match) => {
@@ -82,7 +95,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Starts a server entry point on a free port and resolves once it says where it listens. */
-export async function startDemoServer(label: string, entry: string, args: string[] = []): Promise<{ server: DemoProcess; port: number }> {
+export async function startDemoServer(
+  label: string,
+  entry: string,
+  args: string[] = [],
+): Promise<{ server: DemoProcess; port: number }> {
   const server = startDemoProcess(label, entry, ['--port', '0', ...args]);
   const match = await server.waitFor(/listening on .*:(\d+)/);
   return { server, port: Number(match[1]) };
@@ -92,4 +109,17 @@ export async function startDemoServer(label: string, entry: string, args: string
 export async function stopDemoServer(server: DemoProcess): Promise<boolean> {
   server.child.kill('SIGTERM');
   return (await server.exited) === 0;
+}
+
+/** A port that was free a moment ago (for demos whose windows must know it before they start). */
+export async function findFreePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -69,7 +69,10 @@ export async function runEchoClient(options: EchoClientOptions): Promise<number>
     },
   });
 
-  const ackTimer = setTimeout(() => connection.destroy(new Error('no acknowledgement from the server')), options.ackTimeoutMs ?? 10_000);
+  const ackTimer = setTimeout(
+    () => connection.destroy(new Error('no acknowledgement from the server')),
+    options.ackTimeoutMs ?? 10_000,
+  );
   await ack;
   clearTimeout(ackTimer);
   if (!connection.isOpen) return 1;

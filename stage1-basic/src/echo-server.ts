@@ -54,7 +54,9 @@ export function createEchoServer(options: EchoServerOptions = {}): EchoServer {
       onFrame: (payload) => {
         try {
           decodePayload(payload); // only well-formed JSON objects are echoed
-          log(`#${number} ${connection.remote} sent ${payload.length} bytes: ${payload.toString('utf8').slice(0, 200)}`);
+          log(
+            `#${number} ${connection.remote} sent ${payload.length} bytes: ${payload.toString('utf8').slice(0, 200)}`,
+          );
           connection.send(frameBytes(payload));
         } catch (error) {
           if (!isProtocolError(error)) throw error;

@@ -4,7 +4,12 @@ import { runEchoClient } from './echo-client.ts';
 
 const { host, port } = parseCli(process.argv.slice(2), { port: 5001 });
 try {
-  process.exitCode = await runEchoClient({ host, port, input: process.stdin, print: (line) => console.log(line) });
+  process.exitCode = await runEchoClient({
+    host,
+    port,
+    input: process.stdin,
+    print: (line) => console.log(line),
+  });
 } catch (error) {
   console.error(`cannot connect to ${host}:${port}: ${(error as Error).message}`);
   process.exitCode = 1;

@@ -34,7 +34,11 @@ describe('stage 1: echo server over real sockets', () => {
   it('echoes every frame back unchanged, in order', async () => {
     const client = await connect();
     await client.next();
-    const frames = [{ MESSAGES: [['a', 'ALL', 1, 'one']] }, { MESSAGES: [['a', 'ALL', 2, 'twö 🎉']] }, { USERNAME: 'x' }];
+    const frames = [
+      { MESSAGES: [['a', 'ALL', 1, 'one']] },
+      { MESSAGES: [['a', 'ALL', 2, 'twö 🎉']] },
+      { USERNAME: 'x' },
+    ];
     for (const frame of frames) client.send(frame);
     for (const frame of frames) expect(await client.next()).toEqual(frame);
   });
@@ -96,7 +100,9 @@ describe('stage 1: echo server over real sockets', () => {
     client.close();
     await client.closed;
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(log.join('\n')).toMatch(/#1 .* connected[\s\S]*#1 .* sent \d+ bytes: \{"INFO":"hi"\}[\s\S]*#1 .* left/);
+    expect(log.join('\n')).toMatch(
+      /#1 .* connected[\s\S]*#1 .* sent \d+ bytes: \{"INFO":"hi"\}[\s\S]*#1 .* left/,
+    );
   });
 });
 
@@ -116,8 +122,14 @@ describe('stage 1: echo client', () => {
     const done = runEchoClient({ host: 'localhost', port, input, print: (line) => printed.push(line) });
     input.end('first\nsecond ünïcode\n\nthird\n');
     expect(await done).toBe(0);
-    expect(printed.filter((line) => line.startsWith('echo:'))).toEqual(['echo: first', 'echo: second ünïcode', 'echo: third']);
-    expect(printed.findIndex((line) => /ACK/.test(line))).toBeLessThan(printed.findIndex((line) => line.startsWith('echo:')));
+    expect(printed.filter((line) => line.startsWith('echo:'))).toEqual([
+      'echo: first',
+      'echo: second ünïcode',
+      'echo: third',
+    ]);
+    expect(printed.findIndex((line) => /ACK/.test(line))).toBeLessThan(
+      printed.findIndex((line) => line.startsWith('echo:')),
+    );
   });
 
   it('stops at /quit without sending the rest', async () => {
@@ -135,6 +147,8 @@ describe('stage 1: echo client', () => {
     const closedPort = port;
     server = createEchoServer({ log: () => {} });
     ({ port } = await server.listen('127.0.0.1', 0));
-    await expect(runEchoClient({ host: '127.0.0.1', port: closedPort, input: new PassThrough(), print: () => {} })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      runEchoClient({ host: '127.0.0.1', port: closedPort, input: new PassThrough(), print: () => {} }),
+    ).rejects.toThrow(/ECONNREFUSED/);
   });
 });

@@ -76,7 +76,13 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     send: (conn, frame, onUndelivered) => sockets.get(conn)?.send(frame, onUndelivered) ?? false,
     close: (conn, frame) => sockets.get(conn)?.close(frame),
   };
-  const hub = new Hub({ outbox, welcome: `Welcome to ${title}`, log, maxHistory: options.maxHistory, now: options.now });
+  const hub = new Hub({
+    outbox,
+    welcome: `Welcome to ${title}`,
+    log,
+    maxHistory: options.maxHistory,
+    now: options.now,
+  });
   for (const register of options.features ?? [registerRoom]) register(hub);
 
   /** An ERROR frame for a connection, with CODE where its user asked for it. */
@@ -118,7 +124,9 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     },
   };
   const host: SessionHost =
-    workerCount > 0 ? new WorkerPool(workerCount, sessionOptions, events, log) : new InlineSessionHost(sessionOptions, events);
+    workerCount > 0
+      ? new WorkerPool(workerCount, sessionOptions, events, log)
+      : new InlineSessionHost(sessionOptions, events);
 
   const server = net.createServer((socket) => {
     if (sockets.size >= maxConnections) {
@@ -131,10 +139,14 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
       maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
       frameTimeoutMs: options.frameTimeoutMs ?? FRAME_TIMEOUT_MS,
       maxQueuedBytes: options.maxQueuedBytes ?? MAX_QUEUED_BYTES,
-      rateLimit: options.rateLimit === undefined ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND } : options.rateLimit,
+      rateLimit:
+        options.rateLimit === undefined
+          ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND }
+          : options.rateLimit,
       farewell: (error) => errorFrame(conn, error),
       onFrame: (payload) => host.frame(conn, payload),
-      onRateLimited: () => framed.send(errorFrame(conn, new ProtocolError('ERR_RATE_LIMITED', 'your frames are being delayed'))),
+      onRateLimited: () =>
+        framed.send(errorFrame(conn, new ProtocolError('ERR_RATE_LIMITED', 'your frames are being delayed'))),
       onClose: (error) => {
         sockets.delete(conn);
         clearTimeout(loginTimers.get(conn));
@@ -151,7 +163,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     log(`#${conn} ${framed.remote} connected, session on ${host.placeOf(conn)}`);
     const timer = setTimeout(() => {
       loginTimers.delete(conn);
-      if (!hub.userByConn(conn)) framed.fail(new ProtocolError('ERR_LOGIN_TIMEOUT', `after ${loginTimeoutMs} ms`));
+      if (!hub.userByConn(conn))
+        framed.fail(new ProtocolError('ERR_LOGIN_TIMEOUT', `after ${loginTimeoutMs} ms`));
     }, loginTimeoutMs);
     loginTimers.set(conn, timer);
   });

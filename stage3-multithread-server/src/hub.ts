@@ -74,7 +74,10 @@ export class Hub {
     this.#welcome = options.welcome;
     this.#now = options.now ?? Date.now;
     this.#maxHistory = options.maxHistory ?? MAX_HISTORY_MESSAGES;
-    this.#history = new HistoryLog(this.#maxHistory, options.maxHistoryStoredBytes ?? MAX_HISTORY_STORED_BYTES);
+    this.#history = new HistoryLog(
+      this.#maxHistory,
+      options.maxHistoryStoredBytes ?? MAX_HISTORY_STORED_BYTES,
+    );
     this.#maxHistoryBytes = options.maxHistoryBytes ?? MAX_FRAME_BYTES / 2;
     this.#log = options.log ?? (() => {});
   }
@@ -145,7 +148,10 @@ export class Hub {
     const key = usernameKey(name);
     const holder = this.#byKey.get(key);
     if (holder || this.#byConn.has(conn)) {
-      const refusal: ServerFrame = { USERNAME_ACCEPTED: false, INFO: `the name ${name} is taken: pick another` };
+      const refusal: ServerFrame = {
+        USERNAME_ACCEPTED: false,
+        INFO: `the name ${name} is taken: pick another`,
+      };
       if (requested.includes('CODE')) refusal.CODE = 'ERR_NAME_TAKEN';
       this.#outbox.send(conn, encodeFrame(refusal));
       return { kind: 'login-refused' };

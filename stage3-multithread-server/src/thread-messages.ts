@@ -16,7 +16,8 @@ export type SessionIntent =
   | { kind: 'reply'; json: string };
 
 /** The Hub's answer to a login intent; the session needs it to check SRC from then on. */
-export type HubReply = { kind: 'login-accepted'; name: string; features: string[] } | { kind: 'login-refused' };
+export type HubReply =
+  { kind: 'login-accepted'; name: string; features: string[] } | { kind: 'login-refused' };
 
 export interface SessionOptions {
   limits: ProtocolLimits;
@@ -33,8 +34,7 @@ export type ToWorker =
 
 /** worker -> main, batched once per event-loop turn; `done` counts the frames it finished. */
 export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'intents'; items: { conn: ConnId; intent: SessionIntent }[]; done: number };
+  { type: 'ready' } | { type: 'intents'; items: { conn: ConnId; intent: SessionIntent }[]; done: number };
 
 export interface WorkerData {
   options: SessionOptions;

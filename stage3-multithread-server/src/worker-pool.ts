@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { SessionHost, SessionHostEvents } from './session-host.ts';
-import type { ConnId, FromWorker, HubReply, SessionOptions, ToWorker, WorkerData } from './thread-messages.ts';
+import type {
+  ConnId,
+  FromWorker,
+  HubReply,
+  SessionOptions,
+  ToWorker,
+  WorkerData,
+} from './thread-messages.ts';
 
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./session-worker.ts', import.meta.url).href;
@@ -30,7 +37,12 @@ export class WorkerPool implements SessionHost {
   #flushScheduled = false;
   #stopping = false;
 
-  constructor(count: number, options: SessionOptions, events: SessionHostEvents, log: (line: string) => void = () => {}) {
+  constructor(
+    count: number,
+    options: SessionOptions,
+    events: SessionHostEvents,
+    log: (line: string) => void = () => {},
+  ) {
     this.#options = options;
     this.#events = events;
     this.#onWorkerEvent = log;
@@ -48,7 +60,10 @@ export class WorkerPool implements SessionHost {
   open(conn: ConnId): void {
     let best = this.#slots[0];
     for (const slot of this.#slots) {
-      if (slot.outstanding < best.outstanding || (slot.outstanding === best.outstanding && slot.conns.size < best.conns.size)) {
+      if (
+        slot.outstanding < best.outstanding ||
+        (slot.outstanding === best.outstanding && slot.conns.size < best.conns.size)
+      ) {
         best = slot;
       }
     }

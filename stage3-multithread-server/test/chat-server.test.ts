@@ -27,8 +27,10 @@ async function login(name: string, features?: string[]): Promise<FrameClient> {
   return client;
 }
 
-const hasMessage = (content: string) => (frame: ServerFrame) => frame.MESSAGES?.some((message) => message[3] === content) ?? false;
-const say = (client: FrameClient, name: string, content: string) => client.send({ MESSAGES: [[name, 'ALL', 0, content]] });
+const hasMessage = (content: string) => (frame: ServerFrame) =>
+  frame.MESSAGES?.some((message) => message[3] === content) ?? false;
+const say = (client: FrameClient, name: string, content: string) =>
+  client.send({ MESSAGES: [[name, 'ALL', 0, content]] });
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
@@ -42,9 +44,15 @@ describe('stage 3: concurrent server over real sockets', () => {
     const many = await Promise.all(Array.from({ length: 200 }, (_, i) => login(`user${i}`)));
     expect(server!.hub.onlineCount).toBe(200);
     say(many[123], 'user123', 'to all 200');
-    const received = await Promise.all(many.map((client) => client.nextMatching(hasMessage('to all 200'), 10_000)));
+    const received = await Promise.all(
+      many.map((client) => client.nextMatching(hasMessage('to all 200'), 10_000)),
+    );
     expect(received).toHaveLength(200);
-    const workersUsed = new Set(log.filter((line) => /connected, session on worker/.test(line)).map((line) => line.match(/worker (\d+)/)![1]));
+    const workersUsed = new Set(
+      log
+        .filter((line) => /connected, session on worker/.test(line))
+        .map((line) => line.match(/worker (\d+)/)![1]),
+    );
     expect(workersUsed).toEqual(new Set(['0', '1']));
   });
 
@@ -53,7 +61,9 @@ describe('stage 3: concurrent server over real sockets', () => {
     const variants = ['Bob', 'bob', 'BOB', 'bOb', 'ＢＯＢ'];
     const racers = await Promise.all(Array.from({ length: 20 }, connect));
     racers.forEach((client, i) => client.send({ USERNAME: variants[i % variants.length] }));
-    const answers = await Promise.all(racers.map((client) => client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined)));
+    const answers = await Promise.all(
+      racers.map((client) => client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined)),
+    );
     expect(answers.filter((answer) => answer.USERNAME_ACCEPTED === true)).toHaveLength(1);
     expect(server!.hub.onlineCount).toBe(1);
   });
@@ -62,7 +72,9 @@ describe('stage 3: concurrent server over real sockets', () => {
     await start({ workers: 2, faultCommands: true });
     const burner = await login('burner'); // worker 0
     const other = await login('other'); // worker 1 (fewest connections)
-    const placements = log.filter((line) => /session on worker/.test(line)).map((line) => line.match(/worker (\d+)/)![1]);
+    const placements = log
+      .filter((line) => /session on worker/.test(line))
+      .map((line) => line.match(/worker (\d+)/)![1]);
     expect(new Set(placements).size).toBe(2);
 
     say(burner, 'burner', '/burn 3000');
@@ -106,11 +118,17 @@ describe('stage 3: concurrent server over real sockets', () => {
     await start({ workers: 2 });
     const client = await login('alice');
     const frames = Array.from({ length: 10 }, (_, i) => ({ MESSAGES: [['alice', 'ALL', 0, `m${i}`]] }));
-    client.sendRaw(Buffer.concat(frames.map((frame) => Buffer.from(JSON.stringify(frame))).map((body) => {
-      const header = Buffer.alloc(4);
-      header.writeUInt32BE(body.length);
-      return Buffer.concat([header, body]);
-    })));
+    client.sendRaw(
+      Buffer.concat(
+        frames
+          .map((frame) => Buffer.from(JSON.stringify(frame)))
+          .map((body) => {
+            const header = Buffer.alloc(4);
+            header.writeUInt32BE(body.length);
+            return Buffer.concat([header, body]);
+          }),
+      ),
+    );
     const seen: string[] = [];
     while (seen.length < 10) {
       const frame = await client.nextMatching((each) => each.MESSAGES !== undefined);

@@ -23,15 +23,25 @@ describe('stage 3: Hub (sans-I/O)', () => {
   it('refuses a name held by someone else, whatever its case or width', () => {
     const { hub, take } = roomHub();
     hub.login(1, 'Bob', []);
-    for (const [conn, name] of [[2, 'bob'], [3, 'BOB'], [4, 'ｂｏｂ']] as const) {
+    for (const [conn, name] of [
+      [2, 'bob'],
+      [3, 'BOB'],
+      [4, 'ｂｏｂ'],
+    ] as const) {
       expect(hub.login(conn, name, ['CODE']).kind).toBe('login-refused');
-      expect(take(conn)).toEqual([{ USERNAME_ACCEPTED: false, INFO: expect.stringMatching(/taken/), CODE: 'ERR_NAME_TAKEN' }]);
+      expect(take(conn)).toEqual([
+        { USERNAME_ACCEPTED: false, INFO: expect.stringMatching(/taken/), CODE: 'ERR_NAME_TAKEN' },
+      ]);
     }
   });
 
   it('grants only the features it offers, and only to clients that asked', () => {
     const { hub, take } = roomHub();
-    expect(hub.login(1, 'alice', ['CODE', 'TELEPATHY'])).toEqual({ kind: 'login-accepted', name: 'alice', features: ['CODE'] });
+    expect(hub.login(1, 'alice', ['CODE', 'TELEPATHY'])).toEqual({
+      kind: 'login-accepted',
+      name: 'alice',
+      features: ['CODE'],
+    });
     expect(take(1)[0].FEATURES).toEqual(['CODE']);
     hub.login(2, 'bob', []);
     expect(take(2)[0]).not.toHaveProperty('FEATURES');
@@ -63,7 +73,8 @@ describe('stage 3: Hub (sans-I/O)', () => {
   it('gives newcomers the history, oldest first, bounded by count', () => {
     const { hub, take } = roomHub(undefined, { maxHistory: 3 });
     hub.login(1, 'alice', []);
-    for (const text of ['1', '2', '3', '4']) hub.dispatch(1, { kind: 'chat', messages: [['alice', 'ALL', 0, text]] });
+    for (const text of ['1', '2', '3', '4'])
+      hub.dispatch(1, { kind: 'chat', messages: [['alice', 'ALL', 0, text]] });
     hub.login(2, 'bob', []);
     expect(take(2)[0].MESSAGES?.map((message) => message[3])).toEqual(['2', '3', '4']);
   });

@@ -48,7 +48,10 @@ describe('stage 3: Session (sans-I/O)', () => {
     session.handleFrame(bytes({ USERNAME: 'alice', MESSAGES: [['alice', 'ALL', 1, 'first']] }));
     expect(session.handleFrame(bytes({ MESSAGES: [['alice', 'ALL', 1, 'second']] }))).toEqual([]);
     const intents = session.handleReply({ kind: 'login-accepted', name: 'alice', features: [] });
-    expect(intents.map((intent) => intent.kind === 'chat' && intent.messages[0][3])).toEqual(['first', 'second']);
+    expect(intents.map((intent) => intent.kind === 'chat' && intent.messages[0][3])).toEqual([
+      'first',
+      'second',
+    ]);
   });
 
   it('after a refusal, pipelined messages are answered with ERR_NOT_LOGGED_IN and a retry works', () => {
@@ -56,13 +59,20 @@ describe('stage 3: Session (sans-I/O)', () => {
     session.handleFrame(bytes({ USERNAME: 'bob', FEATURES: ['CODE'], MESSAGES: [['bob', 'ALL', 1, 'x']] }));
     const intents = session.handleReply({ kind: 'login-refused' });
     expect(replyOf(intents).CODE).toBe('ERR_NOT_LOGGED_IN');
-    expect(session.handleFrame(bytes({ USERNAME: 'bob2' }))).toEqual([{ kind: 'login', name: 'bob2', features: [] }]);
+    expect(session.handleFrame(bytes({ USERNAME: 'bob2' }))).toEqual([
+      { kind: 'login', name: 'bob2', features: [] },
+    ]);
   });
 
   it('refuses a spoofed SRC and delivers nothing of that frame', () => {
     const session = loggedIn('alice', ['CODE']);
     const intents = session.handleFrame(
-      bytes({ MESSAGES: [['alice', 'ALL', 1, 'fine'], ['bob', 'ALL', 1, 'spoof']] }),
+      bytes({
+        MESSAGES: [
+          ['alice', 'ALL', 1, 'fine'],
+          ['bob', 'ALL', 1, 'spoof'],
+        ],
+      }),
     );
     expect(intents).toHaveLength(1);
     expect(replyOf(intents).CODE).toBe('ERR_SPOOFED_SRC');
@@ -83,7 +93,9 @@ describe('stage 3: Session (sans-I/O)', () => {
     expect(codeOf(bytes({ __proto__: 1 }))).toBe('ERR_EMPTY'); // JSON.stringify drops an inherited key
     expect(codeOf(new TextEncoder().encode('{"__proto__": {"polluted": true}}'))).toBe('ERR_UNKNOWN_KEY');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(session.handleFrame(bytes({ MESSAGES: [['alice', 'ALL', 1, 'still fine']] }))[0].kind).toBe('chat');
+    expect(session.handleFrame(bytes({ MESSAGES: [['alice', 'ALL', 1, 'still fine']] }))[0].kind).toBe(
+      'chat',
+    );
   });
 
   it('runs fault commands only when the server enables them', () => {

@@ -77,14 +77,21 @@ export class FrameClient {
       };
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error(`no frame within ${timeoutMs} ms${this.#framingError ? ` (${this.#framingError.message})` : ''}`));
+        reject(
+          new Error(
+            `no frame within ${timeoutMs} ms${this.#framingError ? ` (${this.#framingError.message})` : ''}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.push(waiter);
     });
   }
 
   /** Skips frames until one satisfies `match`; rejects if the connection closes or time runs out. */
-  async nextMatching(match: (frame: ServerFrame) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<ServerFrame> {
+  async nextMatching(
+    match: (frame: ServerFrame) => boolean,
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<ServerFrame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const frame = await this.next(Math.max(1, deadline - Date.now()));

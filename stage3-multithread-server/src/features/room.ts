@@ -17,7 +17,11 @@ export function registerRoom(hub: Hub): void {
   // MESSAGES [[SRC, "ALL", TIMESTAMP, CONTENT], ...]
   hub.handle('chat', (user: HubUser, { messages }) => {
     if (messages.some(([, dest]) => dest !== DEST_ALL)) {
-      hub.error(user, 'ERR_DEST_UNSUPPORTED', 'this server delivers to ALL only: private messages arrive in stage 4');
+      hub.error(
+        user,
+        'ERR_DEST_UNSUPPORTED',
+        'this server delivers to ALL only: private messages arrive in stage 4',
+      );
       return;
     }
     broadcastToRoom(hub, messages);
