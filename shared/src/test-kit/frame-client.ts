@@ -22,7 +22,15 @@ export class FrameClient {
     this.socket = socket;
     const decoder = new FrameDecoder({
       maxFrameBytes: 64 * 1024 * 1024,
-      onFrame: (payload) => this.#deliver(decodePayload(payload) as ServerFrame),
+      onFrame: (payload) => {
+        try {
+          this.#deliver(decodePayload(payload) as ServerFrame);
+        } catch (error) {
+          // A server that sends a non-object frame has broken the protocol: end this client loudly.
+          this.#framingError = error as Error;
+          socket.destroy();
+        }
+      },
       onError: (error) => {
         this.#framingError = error;
         socket.destroy();
