@@ -9,8 +9,9 @@ workers_arg = $(if $(WORKERS),--workers $(WORKERS),)
 name_arg = $(if $(NAME),--name $(NAME),)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test check typecheck lint format format-check \
-	stage1 stage1-server stage1-client
+.PHONY: help install test check typecheck lint format format-check bench conformance \
+	stage1 stage1-server stage1-client stage2 stage2-server stage2-client \
+	stage3 stage3-server stage3-client stage4 stage4-server stage4-client
 
 help: ## Print the targets, one line each
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  make \1\t\2/' | expand -t 26
@@ -46,3 +47,42 @@ stage1-server: $(STAMP) ## Stage 1 echo server (HOST=, PORT= default 5001)
 
 stage1-client: $(STAMP) ## Stage 1 echo client (HOST=, PORT= default 5001)
 	$(TSX) stage1-basic/src/main-client.ts --host $(HOST) --port $(or $(PORT),5001)
+
+stage2: $(STAMP) ## Stage 2 demo: two scripted clients on one event loop each
+	$(TSX) stage2-select-client/src/main-demo.ts
+
+stage2-server: $(STAMP) ## Stage 2 minimal broadcast server (HOST=, PORT= default 5002)
+	$(TSX) stage2-select-client/src/main-server.ts --host $(HOST) --port $(or $(PORT),5002)
+
+stage2-client: $(STAMP) ## Stage 2 multiplexed client (HOST=, PORT= default 5002, NAME=)
+	$(TSX) stage2-select-client/src/main-client.ts --host $(HOST) --port $(or $(PORT),5002) $(name_arg)
+
+stage3: $(STAMP) ## Stage 3 demo: several clients at once, the server window shows the workers
+	$(TSX) stage3-multithread-server/src/main-demo.ts
+
+stage3-server: $(STAMP) ## Stage 3 worker-thread chat server (HOST=, PORT= default 5003, WORKERS=)
+	$(TSX) stage3-multithread-server/src/main-server.ts --host $(HOST) --port $(or $(PORT),5003) $(workers_arg)
+
+stage3-client: $(STAMP) ## Stage 3 client: the stage 2 client (HOST=, PORT= default 5003, NAME=)
+	$(TSX) stage2-select-client/src/main-client.ts --host $(HOST) --port $(or $(PORT),5003) $(name_arg)
+
+stage4: $(STAMP) ## Stage 4 demo (graded): server, alice, bob, carol as panes (tmux) or labelled lines
+	$(TSX) stage4-routing/src/main-demo.ts
+
+stage4-server: $(STAMP) ## Stage 4 routing server (HOST=, PORT= default 5004, WORKERS=)
+	$(TSX) stage4-routing/src/main-server.ts --host $(HOST) --port $(or $(PORT),5004) $(workers_arg)
+
+stage4-client: $(STAMP) ## Stage 4 client with /who and /raw (HOST=, PORT= default 5004, NAME=)
+	$(TSX) stage4-routing/src/main-client.ts --host $(HOST) --port $(or $(PORT),5004) $(name_arg)
+
+conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1)
+	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,)
+
+bench: $(STAMP) ## Benchmarks: stage 3/4 servers vs raw net baselines; stage 2 idle CPU
+	$(TSX) stage2-select-client/bench/idle-cpu.ts
+	$(TSX) stage3-multithread-server/bench/main-bench.ts
+
+.PHONY: screenshots
+screenshots: $(STAMP) ## Remake docs/screenshots/*.png from the demos (installs chromium if missing)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core)
+	$(TSX) shared/tools/screenshots.ts
