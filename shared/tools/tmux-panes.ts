@@ -32,6 +32,13 @@ function quote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+function shellCommand(pane: PaneSpec): string {
+  return pane.command.map(quote).join(' ');
+}
+
+// TMUX unset: the panes' programs must not think they run inside the caller's own tmux.
+const PANE_ENV = ['-e', 'NCURSES_NO_UTF8_ACS=1', '-e', 'TMUX='];
+
 /**
  * Demo windows as tmux panes on a private tmux server (its own -S socket): the first pane on top,
  * the others side by side below it (tmux's main-horizontal layout). Each pane runs a real program
@@ -47,64 +54,26 @@ export class TmuxPanes {
     this.#socket = join(this.#dir, 'tmux.sock');
   }
 
-  static async open(panes: PaneSpec[], size = { columns: 200, rows: 50 }): Promise<TmuxPanes> {
+  /** Starts the private tmux server with one pane; `split` adds the others below it. */
+  static async open(first: PaneSpec, size = { columns: 200, rows: 50 }): Promise<TmuxPanes> {
     const session = new TmuxPanes();
-    const [first, ...rest] = panes;
-    const env = ['-e', 'NCURSES_NO_UTF8_ACS=1', '-e', 'TMUX='];
-    await session.#tmux(
-      'new-session',
-      '-d',
-      '-s',
-      'msg',
-      '-x',
-      String(size.columns),
-      '-y',
-      String(size.rows),
-      ...env,
-      '-P',
-      '-F',
-      '#{pane_id}',
-      first.command.map(quote).join(' '),
-    );
-    session.#panes.set(
-      first.label,
-      (await session.#tmux('display-message', '-p', '-t', 'msg', '#{pane_id}')).trim(),
-    );
-    for (const option of [
-      ['remain-on-exit', 'on'],
-      ['pane-border-status', 'top'],
-      ['pane-border-format', ' #{pane_title} '],
-      ['status', 'off'],
-    ]) {
+    const { columns, rows } = size;
+    await session.#tmux('new-session', '-d', '-s', 'msg', '-x', String(columns), '-y', String(rows), ...PANE_ENV, shellCommand(first));
+    for (const option of [['remain-on-exit', 'on'], ['pane-border-status', 'top'], ['pane-border-format', ' #{pane_title} '], ['status', 'off']]) {
       await session.#tmux('set-option', '-g', ...option);
     }
-    for (const pane of rest) {
-      const id = (
-        await session.#tmux(
-          'split-window',
-          '-t',
-          'msg',
-          ...env,
-          '-P',
-          '-F',
-          '#{pane_id}',
-          pane.command.map(quote).join(' '),
-        )
-      ).trim();
-      session.#panes.set(pane.label, id);
-      await session.#tmux('select-layout', '-t', 'msg', 'main-horizontal');
-    }
-    for (const [label, id] of session.#panes) await session.#tmux('select-pane', '-t', id, '-T', label);
-    await session.#tmux(
-      'set-option',
-      '-w',
-      '-t',
-      'msg',
-      'main-pane-height',
-      String(Math.floor(size.rows * 0.4)),
-    );
-    await session.#tmux('select-layout', '-t', 'msg', 'main-horizontal');
+    await session.#tmux('set-option', '-w', '-t', 'msg', 'main-pane-height', String(Math.floor(rows * 0.4)));
+    session.#panes.set(first.label, (await session.#tmux('display-message', '-p', '-t', 'msg', '#{pane_id}')).trim());
+    await session.#tmux('select-pane', '-t', session.#panes.get(first.label)!, '-T', first.label);
     return session;
+  }
+
+  /** Adds a pane; the first stays on top, the others side by side below it. */
+  async split(pane: PaneSpec): Promise<void> {
+    const id = (await this.#tmux('split-window', '-t', 'msg', ...PANE_ENV, '-P', '-F', '#{pane_id}', shellCommand(pane))).trim();
+    this.#panes.set(pane.label, id);
+    await this.#tmux('select-pane', '-t', id, '-T', pane.label);
+    await this.#tmux('select-layout', '-t', 'msg', 'main-horizontal');
   }
 
   window(label: string): DemoWindow {
@@ -147,12 +116,11 @@ export class TmuxPanes {
     return this.#tmux('capture-pane', '-p', '-J', '-S', '-500', '-t', this.#panes.get(label)!);
   }
 
-  /** The whole window with its pane borders (what `tmux attach` shows). */
-  async captureWindow(): Promise<string> {
-    const { stdout } = await run('tmux', ['-S', this.#socket, 'capture-pane', '-p', '-t', 'msg']).catch(
-      () => ({ stdout: '' }),
-    );
-    return stdout;
+  /** Every pane's text, by label. */
+  async captureAll(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const label of this.#panes.keys()) out[label] = await this.capture(label);
+    return out;
   }
 
   /** Shows the panes in this terminal until the session ends. */

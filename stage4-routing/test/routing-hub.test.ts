@@ -45,9 +45,19 @@ describe('stage 4: routing Hub (sans-I/O)', () => {
     outbox.take(2);
     hub.dispatch(1, {
       kind: 'chat',
-      messages: [['alice', 'bob', 0, 'one'], ['alice', 'ALL', 0, 'two'], ['alice', 'ALL', 0, 'three'], ['alice', 'bob', 0, 'four']],
+      messages: [
+        ['alice', 'bob', 0, 'one'],
+        ['alice', 'ALL', 0, 'two'],
+        ['alice', 'ALL', 0, 'three'],
+        ['alice', 'bob', 0, 'four'],
+      ],
     });
-    expect(outbox.take(2).flatMap((frame) => frame.MESSAGES?.map((message) => message[3]))).toEqual(['one', 'two', 'three', 'four']);
+    expect(outbox.take(2).flatMap((frame) => frame.MESSAGES?.map((message) => message[3]))).toEqual([
+      'one',
+      'two',
+      'three',
+      'four',
+    ]);
   });
 
   it('answers a message to a name never seen with ERR_UNKNOWN_USER', () => {
@@ -55,7 +65,10 @@ describe('stage 4: routing Hub (sans-I/O)', () => {
     join(1, 'alice');
     hub.dispatch(1, { kind: 'chat', messages: [['alice', 'nobody', 0, 'hello?']] });
     expect(outbox.take(1)).toEqual([
-      { ERROR: expect.stringMatching(/nobody called nobody has been here.*not delivered/), CODE: 'ERR_UNKNOWN_USER' },
+      {
+        ERROR: expect.stringMatching(/nobody called nobody has been here.*not delivered/),
+        CODE: 'ERR_UNKNOWN_USER',
+      },
     ]);
   });
 
@@ -68,7 +81,12 @@ describe('stage 4: routing Hub (sans-I/O)', () => {
     outbox.take(1);
     hub.dispatch(1, { kind: 'chat', messages: [['alice', 'bob', 0, 'still there?']] });
     expect(outbox.take(1)).toEqual([
-      { ERROR: expect.stringMatching(/bob is not online: last seen 5 minute\(s\) ago \(2023-11-14 22:13 UTC\)/), CODE: 'ERR_USER_OFFLINE' },
+      {
+        ERROR: expect.stringMatching(
+          /bob is not online: last seen 5 minute\(s\) ago \(2023-11-14 22:13 UTC\)/,
+        ),
+        CODE: 'ERR_USER_OFFLINE',
+      },
     ]);
   });
 
@@ -80,7 +98,10 @@ describe('stage 4: routing Hub (sans-I/O)', () => {
     hub.dispatch(1, { kind: 'chat', messages: [['alice', 'bob', 0, 'are you getting this']] });
     outbox.lose(2);
     expect(outbox.take(1)).toEqual([
-      { ERROR: expect.stringMatching(/bob left before your message reached them: "are you getting this"/), CODE: 'ERR_UNDELIVERED' },
+      {
+        ERROR: expect.stringMatching(/bob left before your message reached them: "are you getting this"/),
+        CODE: 'ERR_UNDELIVERED',
+      },
     ]);
   });
 
@@ -98,7 +119,12 @@ describe('stage 4: routing Hub (sans-I/O)', () => {
     const { hub, outbox, join } = routingHub();
     join(1, 'alice');
     hub.dispatch(1, { kind: 'chat', messages: [['alice', 'alice', 0, 'remember milk']] });
-    expect(outbox.take(1)).toEqual([{ MESSAGES: [['alice', 'alice', T0 / 1000, 'remember milk']], INFO: expect.stringMatching(/note to self/) }]);
+    expect(outbox.take(1)).toEqual([
+      {
+        MESSAGES: [['alice', 'alice', T0 / 1000, 'remember milk']],
+        INFO: expect.stringMatching(/note to self/),
+      },
+    ]);
   });
 
   it('gives a newcomer the public history and the private messages addressed to them, oldest first', () => {
@@ -124,12 +150,16 @@ describe('stage 4: routing Hub (sans-I/O)', () => {
     outbox.take(1);
     outbox.take(2);
     hub.dispatch(1, { kind: 'who', name: 'BOB' });
-    expect(outbox.take(1)).toEqual([{ WHO: { name: 'bob', online: false, lastSeen: T0 / 1000, known: true } }]);
+    expect(outbox.take(1)).toEqual([
+      { WHO: { name: 'bob', online: false, lastSeen: T0 / 1000, known: true } },
+    ]);
     hub.dispatch(1, { kind: 'who', name: 'plain' });
     expect(outbox.take(1)).toEqual([{ WHO: { name: 'plain', online: true, lastSeen: null, known: true } }]);
     hub.dispatch(1, { kind: 'who', name: 'ghost' });
     expect(outbox.take(1)[0].WHO).toEqual({ name: 'ghost', online: false, lastSeen: null, known: false });
     hub.dispatch(2, { kind: 'who', name: 'bob' });
-    expect(outbox.take(2)).toEqual([{ INFO: expect.stringMatching(/bob is not online: last seen 2 hour\(s\) ago/) }]);
+    expect(outbox.take(2)).toEqual([
+      { INFO: expect.stringMatching(/bob is not online: last seen 2 hour\(s\) ago/) },
+    ]);
   });
 });

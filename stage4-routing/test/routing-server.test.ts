@@ -24,7 +24,8 @@ async function login(name: string, features?: string[]): Promise<FrameClient> {
 }
 
 const errorFrame = (frame: ServerFrame) => frame.ERROR !== undefined;
-const dm = (client: FrameClient, from: string, to: string, content: string) => client.send({ MESSAGES: [[from, to, 0, content]] });
+const dm = (client: FrameClient, from: string, to: string, content: string) =>
+  client.send({ MESSAGES: [[from, to, 0, content]] });
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
@@ -51,11 +52,17 @@ describe('stage 4: routing server over real sockets', () => {
     const alice = await login('alice', ['CODE', 'WHO']);
     const bob = await login('bob');
     dm(alice, 'alice', 'dave', 'hello?');
-    expect(await alice.nextMatching(errorFrame)).toMatchObject({ CODE: 'ERR_UNKNOWN_USER', ERROR: expect.stringMatching(/dave/) });
+    expect(await alice.nextMatching(errorFrame)).toMatchObject({
+      CODE: 'ERR_UNKNOWN_USER',
+      ERROR: expect.stringMatching(/dave/),
+    });
     bob.close();
     await alice.nextMatching((frame) => frame.USERS_LEFT !== undefined);
     dm(alice, 'alice', 'bob', 'come back');
-    expect(await alice.nextMatching(errorFrame)).toMatchObject({ CODE: 'ERR_USER_OFFLINE', ERROR: expect.stringMatching(/bob is not online: last seen/) });
+    expect(await alice.nextMatching(errorFrame)).toMatchObject({
+      CODE: 'ERR_USER_OFFLINE',
+      ERROR: expect.stringMatching(/bob is not online: last seen/),
+    });
     alice.send({ WHO: 'bob' });
     const who = await alice.nextMatching((frame) => frame.WHO !== undefined);
     expect(who.WHO).toEqual({ name: 'bob', online: false, lastSeen: expect.any(Number), known: true });
@@ -90,7 +97,9 @@ describe('stage 4: routing server over real sockets', () => {
       expect({ name, accepted: answer.USERNAME_ACCEPTED }).toEqual({ name, accepted: false });
     }
     client.send({ USERNAME: '__proto__' });
-    expect((await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined)).USERNAME_ACCEPTED).toBe(true);
+    expect(
+      (await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined)).USERNAME_ACCEPTED,
+    ).toBe(true);
   });
 
   it('drops a recipient too slow to keep up and tells the sender what was not delivered', async () => {

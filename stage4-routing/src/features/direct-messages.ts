@@ -26,7 +26,12 @@ export function registerDirectMessages(hub: Hub, presence: Presence): void {
   });
 }
 
-function sendDirect(hub: Hub, presence: Presence, sender: HubUser, [src, dest, , content]: ChatMessage): void {
+function sendDirect(
+  hub: Hub,
+  presence: Presence,
+  sender: HubUser,
+  [src, dest, , content]: ChatMessage,
+): void {
   const recipient = hub.userByName(dest);
   if (!recipient) {
     const answer = presence.who(dest);
@@ -39,10 +44,17 @@ function sendDirect(hub: Hub, presence: Presence, sender: HubUser, [src, dest, ,
   hub.remember(message);
   const lost = () => {
     if (hub.userByConn(sender.conn) === sender) {
-      hub.error(sender, 'ERR_UNDELIVERED', `${recipient.name} left before your message reached them: "${preview(content)}" was not delivered`);
+      hub.error(
+        sender,
+        'ERR_UNDELIVERED',
+        `${recipient.name} left before your message reached them: "${preview(content)}" was not delivered`,
+      );
     }
   };
-  const frame = recipient === sender ? { MESSAGES: [message], INFO: 'note to self: only you can see it' } : { MESSAGES: [message] };
+  const frame =
+    recipient === sender
+      ? { MESSAGES: [message], INFO: 'note to self: only you can see it' }
+      : { MESSAGES: [message] };
   if (!hub.sendTo(recipient, frame, lost)) lost();
 }
 

@@ -29,7 +29,12 @@ export function registerPresence(hub: Hub): Presence {
       const online = hub.userByName(name);
       if (online) return { name: online.name, online: true, lastSeen: null, known: true };
       const gone = departures.get(usernameKey(name));
-      return { name: gone?.name ?? name, online: false, lastSeen: gone?.at ?? null, known: gone !== undefined };
+      return {
+        name: gone?.name ?? name,
+        online: false,
+        lastSeen: gone?.at ?? null,
+        known: gone !== undefined,
+      };
     },
   };
 
