@@ -20,10 +20,8 @@ async function connect(): Promise<FrameClient> {
 }
 
 async function login(name: string, features?: string[]): Promise<FrameClient> {
-  const client = await connect();
-  client.send(features ? { USERNAME: name, FEATURES: features } : { USERNAME: name });
-  const answer = await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined);
-  if (!answer.USERNAME_ACCEPTED) throw new Error(`login of ${name} refused: ${answer.INFO}`);
+  const client = await FrameClient.loginAs('127.0.0.1', port, name, features);
+  clients.push(client);
   return client;
 }
 

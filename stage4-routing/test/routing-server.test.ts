@@ -15,11 +15,8 @@ async function start(options: Omit<ChatServerOptions, 'features'> = {}): Promise
 }
 
 async function login(name: string, features?: string[]): Promise<FrameClient> {
-  const client = await FrameClient.connect('127.0.0.1', port);
+  const client = await FrameClient.loginAs('127.0.0.1', port, name, features);
   clients.push(client);
-  client.send(features ? { USERNAME: name, FEATURES: features } : { USERNAME: name });
-  const answer = await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined);
-  if (!answer.USERNAME_ACCEPTED) throw new Error(`login of ${name} refused: ${answer.INFO}`);
   return client;
 }
 

@@ -51,6 +51,18 @@ export class FrameClient {
     return new FrameClient(await connectTcp(host, port));
   }
 
+  /** Connects and logs in as `name` (with FEATURES if given); rejects if the name is refused. */
+  static async loginAs(host: string, port: number, name: string, features?: string[]): Promise<FrameClient> {
+    const client = await FrameClient.connect(host, port);
+    client.send(features ? { USERNAME: name, FEATURES: features } : { USERNAME: name });
+    const answer = await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined);
+    if (!answer.USERNAME_ACCEPTED) {
+      client.destroy();
+      throw new Error(`login of ${name} refused: ${answer.INFO}`);
+    }
+    return client;
+  }
+
   get isClosed(): boolean {
     return this.#ended;
   }
