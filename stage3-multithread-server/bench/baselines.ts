@@ -1,0 +1,93 @@
+import net from 'node:net';
+import { FrameDecoder, encodeFrame } from '#shared';
+
+/**
+ * The benchmark's baselines: the least a raw `net` server must do to serve the base protocol's
+ * broadcast, so that the stage 3 server is measured against the cost of the job itself.
+ *
+ * Both accept any USERNAME with {"USERNAME_ACCEPTED":true} (no USER_LIST, no USERS_JOINED, no
+ * history, no validation beyond JSON.parse), and re-encode each MESSAGES frame once and send the
+ * same Buffer to every logged-in socket, the sender included (as stage 3 does). No limits, no
+ * backpressure: the load generator bounds what is in flight. Nagle is off (as in FramedSocket), so
+ * the two differ only in how they write:
+ *  - naive: one socket.write per frame per socket (a syscall each);
+ *  - coalescing: frames queued per socket and written once per event-loop turn (setImmediate), as
+ *    one Buffer.concat.
+ */
+export type BaselineWrites = 'per-frame' | 'coalesced';
+
+const ACCEPTED = encodeFrame({ USERNAME_ACCEPTED: true });
+const MAX_FRAME_BYTES = 1024 * 1024;
+
+class Peer {
+  readonly socket: net.Socket;
+  queue: Buffer[] = [];
+  member = false;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+}
+
+export function createBaselineServer(writes: BaselineWrites): net.Server {
+  const members = new Set<Peer>();
+  const dirty = new Set<Peer>();
+  let flushScheduled = false;
+
+  const flush = (): void => {
+    flushScheduled = false;
+    for (const peer of dirty) {
+      const { queue } = peer;
+      peer.queue = [];
+      if (peer.socket.destroyed) continue;
+      peer.socket.write(queue.length === 1 ? queue[0] : Buffer.concat(queue));
+    }
+    dirty.clear();
+  };
+
+  const send =
+    writes === 'per-frame'
+      ? (peer: Peer, frame: Buffer): void => {
+          if (!peer.socket.destroyed) peer.socket.write(frame);
+        }
+      : (peer: Peer, frame: Buffer): void => {
+          peer.queue.push(frame);
+          dirty.add(peer);
+          if (flushScheduled) return;
+          flushScheduled = true;
+          setImmediate(flush);
+        };
+
+  return net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const peer = new Peer(socket);
+    const decoder = new FrameDecoder({
+      maxFrameBytes: MAX_FRAME_BYTES,
+      onFrame: (payload) => {
+        let frame: { USERNAME?: unknown; MESSAGES?: unknown };
+        try {
+          frame = JSON.parse(payload.toString('utf8')) as typeof frame;
+        } catch {
+          return;
+        }
+        if (typeof frame !== 'object' || frame === null) return;
+        if (typeof frame.USERNAME === 'string' && !peer.member) {
+          peer.member = true;
+          members.add(peer);
+          send(peer, ACCEPTED);
+        }
+        if (Array.isArray(frame.MESSAGES) && peer.member) {
+          const out = encodeFrame({ MESSAGES: frame.MESSAGES });
+          for (const each of members) send(each, out);
+        }
+      },
+      onError: () => socket.destroy(),
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      members.delete(peer);
+      dirty.delete(peer);
+    });
+  });
+}
