@@ -58,19 +58,40 @@ export class TmuxPanes {
   static async open(first: PaneSpec, size = { columns: 200, rows: 50 }): Promise<TmuxPanes> {
     const session = new TmuxPanes();
     const { columns, rows } = size;
-    await session.#tmux('new-session', '-d', '-s', 'msg', '-x', String(columns), '-y', String(rows), ...PANE_ENV, shellCommand(first));
-    for (const option of [['remain-on-exit', 'on'], ['pane-border-status', 'top'], ['pane-border-format', ' #{pane_title} '], ['status', 'off']]) {
+    await session.#tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'msg',
+      '-x',
+      String(columns),
+      '-y',
+      String(rows),
+      ...PANE_ENV,
+      shellCommand(first),
+    );
+    for (const option of [
+      ['remain-on-exit', 'on'],
+      ['pane-border-status', 'top'],
+      ['pane-border-format', ' #{pane_title} '],
+      ['status', 'off'],
+    ]) {
       await session.#tmux('set-option', '-g', ...option);
     }
     await session.#tmux('set-option', '-w', '-t', 'msg', 'main-pane-height', String(Math.floor(rows * 0.4)));
-    session.#panes.set(first.label, (await session.#tmux('display-message', '-p', '-t', 'msg', '#{pane_id}')).trim());
+    session.#panes.set(
+      first.label,
+      (await session.#tmux('display-message', '-p', '-t', 'msg', '#{pane_id}')).trim(),
+    );
     await session.#tmux('select-pane', '-t', session.#panes.get(first.label)!, '-T', first.label);
     return session;
   }
 
   /** Adds a pane; the first stays on top, the others side by side below it. */
   async split(pane: PaneSpec): Promise<void> {
-    const id = (await this.#tmux('split-window', '-t', 'msg', ...PANE_ENV, '-P', '-F', '#{pane_id}', shellCommand(pane))).trim();
+    const id = (
+      await this.#tmux('split-window', '-t', 'msg', ...PANE_ENV, '-P', '-F', '#{pane_id}', shellCommand(pane))
+    ).trim();
     this.#panes.set(pane.label, id);
     await this.#tmux('select-pane', '-t', id, '-T', pane.label);
     await this.#tmux('select-layout', '-t', 'msg', 'main-horizontal');
