@@ -124,6 +124,8 @@ export class TmuxPanes {
     await this.#tmux('set-option', '-g', 'status', 'on');
     await this.#tmux('set-option', '-g', 'status-left-length', '200');
     await this.#tmux('set-option', '-g', 'status-right', '');
+    await this.#tmux('set-option', '-g', 'window-status-format', '');
+    await this.#tmux('set-option', '-g', 'window-status-current-format', '');
     await this.#tmux('set-option', '-g', 'status-left', ` ${text.replace(/#/g, '##')}`);
   }
 
