@@ -84,5 +84,5 @@ bench: $(STAMP) ## Benchmarks: stage 3/4 servers vs raw net baselines; stage 2 i
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## Remake docs/screenshots/*.png from the demos (installs chromium if missing)
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core fonts-noto-color-emoji)
 	$(TSX) shared/tools/screenshots.ts
