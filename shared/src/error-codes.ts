@@ -30,7 +30,8 @@ export const ERROR_CODES = {
   ERR_SLOW_CONSUMER: { fatal: true, text: 'the connection could not keep up with its messages' },
   ERR_SERVER_FULL: { fatal: true, text: 'the server is full' },
   ERR_SERVER_SHUTDOWN: { fatal: true, text: 'the server is shutting down' },
-  ERR_WORKER_CRASHED: { fatal: true, text: 'the worker serving this connection failed' },
+  ERR_INTERNAL: { fatal: false, text: 'the server failed to handle this request' },
+  ERR_WORKER_CRASHED: { fatal: true, text: 'the session serving this connection failed' },
   // routing (stage 3 onward)
   ERR_DEST_UNSUPPORTED: { fatal: false, text: 'this server only delivers to ALL' },
   ERR_UNKNOWN_USER: { fatal: false, text: 'no such user has been here' },
@@ -47,7 +48,8 @@ export class ProtocolError extends Error {
 
   constructor(code: ErrorCode, detail?: string) {
     const base = ERROR_CODES[code].text;
-    super(detail ? `${base}: ${detail}` : base);
+    // The detail may quote a peer's input cut short: never let half a surrogate pair onto the wire.
+    super(detail ? `${base}: ${detail}`.toWellFormed() : base);
     this.name = 'ProtocolError';
     this.code = code;
     this.fatal = ERROR_CODES[code].fatal;

@@ -24,6 +24,12 @@ export interface FramedSocketOptions {
   onClose: (error?: Error) => void;
   /** Called when a flood starts to be delayed (once per episode). */
   onRateLimited?: () => void;
+  /**
+   * The peer finished sending (it half-closed). Without this option the connection is closed at once
+   * (after what is queued is sent); with it the owner closes when its answers are out. Servers pass
+   * it and listen with `allowHalfOpen: true`, so a client may send, half-close, and still be answered.
+   */
+  onPeerEnd?: () => void;
 }
 
 const CLOSE_GRACE_MS = 2_000;
@@ -68,6 +74,8 @@ export class FramedSocket {
   #tokens: number;
   #refilledAt = Date.now();
   #held: Buffer[] = [];
+  /** Reading stopped by the owner (hold()). */
+  #isHeld = false;
   #holdTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: net.Socket, options: FramedSocketOptions) {
@@ -86,8 +94,10 @@ export class FramedSocket {
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => {
-      this.#decoder.end();
-      if (!this.#closed) socket.end();
+      this.#decoder.end(); // a partial frame is an ERR_TRUNCATED failure, which closes
+      if (!this.isOpen) return;
+      if (this.#options.onPeerEnd) this.#options.onPeerEnd();
+      else this.close();
     });
     socket.on('error', (error) => {
       this.#closeError ??= error;
@@ -151,7 +161,9 @@ export class FramedSocket {
     this.flush();
     this.socket.end();
     // A peer that never reads would keep the socket half-closed forever.
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    const grace = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    grace.unref();
+    this.socket.once('close', () => clearTimeout(grace));
     // For the application the connection is over now, not when the peer finally lets go.
     this.#finish();
   }
@@ -186,7 +198,7 @@ export class FramedSocket {
     this.#frameTimer = setTimeout(() => {
       this.#frameTimer = undefined;
       if (!this.#decoder.isMidFrame || this.#closing) return;
-      if (this.#held.length > 0) {
+      if (this.#held.length > 0 || this.#isHeld) {
         this.#openFrameSince = Date.now(); // we paused the socket ourselves: not the peer's fault
       } else if (Date.now() >= this.#openFrameSince + this.#frameTimeoutMs) {
         this.fail(new ProtocolError('ERR_FRAME_TIMEOUT', `after ${this.#frameTimeoutMs} ms`));
@@ -210,8 +222,23 @@ export class FramedSocket {
     }
     if (this.#held.length === 0) this.#options.onRateLimited?.();
     this.#held.push(payload);
-    this.socket.pause();
+    this.#updateFlow();
     this.#scheduleRelease(limit);
+  }
+
+  /**
+   * Stops (or restarts) reading for the owner's reasons, e.g. while a worker still has many of this
+   * connection's frames to handle. Independent of the rate limiter's own pausing.
+   */
+  hold(isHeld: boolean): void {
+    this.#isHeld = isHeld;
+    this.#updateFlow();
+  }
+
+  #updateFlow(): void {
+    if (!this.isOpen) return;
+    if (this.#isHeld || this.#held.length > 0) this.socket.pause();
+    else this.socket.resume();
   }
 
   #takeToken(limit: RateLimit): boolean {
@@ -233,7 +260,7 @@ export class FramedSocket {
       }
       if (!this.isOpen) return;
       if (this.#held.length > 0) this.#scheduleRelease(limit);
-      else this.socket.resume();
+      else this.#updateFlow();
     }, waitMs);
   }
 

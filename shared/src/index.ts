@@ -7,5 +7,5 @@ export * from './usernames.ts';
 export * from './net-address.ts';
 export * from './framed-socket.ts';
 export * from './cli.ts';
-export * from './test-kit/frame-client.ts';
 export * from './terminal-text.ts';
+export * from './server-frames.ts';

@@ -95,8 +95,10 @@ const chatMessage: Validator<ChatMessage> = (value, key, limits) => {
   if (!Array.isArray(value) || value.length !== 4)
     throw badType(key, 'an array [SRC, DEST, TIMESTAMP, CONTENT]');
   const [src, dest, timestamp, content] = value as unknown[];
-  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0) {
-    throw badType(`${key} TIMESTAMP`, 'a non-negative integer (seconds since the epoch)');
+  // Integer seconds per the base protocol; a float (e.g. Python's time.time()) is accepted too, since
+  // a Msg server restamps every message and a Msg client floors what it shows.
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+    throw badType(`${key} TIMESTAMP`, 'a number (seconds since the epoch)');
   }
   return [
     shortString(src, `${key} SRC`, limits),
@@ -158,33 +160,54 @@ const SERVER_KEYS: { [K in keyof ServerFrame]-?: Validator<NonNullable<ServerFra
 export const CLIENT_KEY_NAMES = Object.keys(CLIENT_KEYS) as (keyof ClientFrame)[];
 export const SERVER_KEY_NAMES = Object.keys(SERVER_KEYS) as (keyof ServerFrame)[];
 
+/**
+ * How unknown keys are treated: `strict` refuses them; `login` ignores them (a client may send more
+ * keys with USERNAME, e.g. its own features) and takes a malformed FEATURES as none; `lenient` (a
+ * client reading a newer or foreign server) ignores them, and a frame with no known key is empty.
+ */
+type Strictness = 'strict' | 'login' | 'lenient';
+
 function validate<F>(
   object: Record<string, unknown>,
   table: Record<string, Validator<unknown>>,
   limits: ProtocolLimits,
-  rejectUnknown: boolean,
+  strictness: Strictness,
 ): F {
   const out: Record<string, unknown> = {};
   let known = 0;
   for (const key of Object.keys(object)) {
     // Object.hasOwn: "__proto__" or "toString" from the wire must not find inherited members.
     if (!Object.hasOwn(table, key)) {
-      if (rejectUnknown) throw new ProtocolError('ERR_UNKNOWN_KEY', JSON.stringify(key).slice(0, 64));
+      if (strictness === 'strict')
+        throw new ProtocolError('ERR_UNKNOWN_KEY', JSON.stringify(key).slice(0, 64));
+      continue;
+    }
+    if (strictness === 'login' && key === 'FEATURES') {
+      try {
+        out[key] = table[key](object[key], key, limits);
+      } catch {
+        // another implementation's idea of FEATURES: it asked for none of ours
+      }
       continue;
     }
     out[key] = table[key](object[key], key, limits);
     known++;
   }
-  if (known === 0) throw new ProtocolError('ERR_EMPTY', 'no known key in the frame');
+  if (known === 0 && strictness !== 'lenient')
+    throw new ProtocolError('ERR_EMPTY', 'no known key in the frame');
   return out as F;
 }
 
-/** Server side: strict. Unknown keys and wrong types are errors with codes. */
+/**
+ * Server side: strict. Unknown keys and wrong types are errors with codes, except that a frame with
+ * USERNAME may carry keys of its own (the base protocol lets a client announce features at login).
+ */
 export function parseClientFrame(
   object: Record<string, unknown>,
   limits = DEFAULT_PROTOCOL_LIMITS,
 ): ClientFrame {
-  return validate<ClientFrame>(object, CLIENT_KEYS, limits, true);
+  const strictness = Object.hasOwn(object, 'USERNAME') ? 'login' : 'strict';
+  return validate<ClientFrame>(object, CLIENT_KEYS, limits, strictness);
 }
 
 /** Client side: wrong types are errors; unknown keys from a newer or foreign server are ignored. */
@@ -192,5 +215,21 @@ export function parseServerFrame(
   object: Record<string, unknown>,
   limits = DEFAULT_PROTOCOL_LIMITS,
 ): ServerFrame {
-  return validate<ServerFrame>(object, SERVER_KEYS, limits, false);
+  return validate<ServerFrame>(object, SERVER_KEYS, limits, 'lenient');
+}
+
+/** The keys of the base protocol a server may send; anything else is an extension. */
+export const BASE_SERVER_KEYS: ReadonlySet<string> = new Set<keyof ServerFrame>([
+  'USERNAME_ACCEPTED',
+  'INFO',
+  'USER_LIST',
+  'MESSAGES',
+  'USERS_JOINED',
+  'USERS_LEFT',
+  'ERROR',
+]);
+
+/** The ERROR frame for an error; its CODE (an extension) only for a client that asked for CODE. */
+export function errorFrame(error: { code: string; message: string }, withCode: boolean): ServerFrame {
+  return withCode ? { ERROR: error.message, CODE: error.code } : { ERROR: error.message };
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
-import { FrameClient } from '#shared';
+import { FrameClient } from '#shared/test-kit/frame-client';
 import { createEchoServer, type EchoServer } from '../src/echo-server.ts';
 import { runEchoClient } from '../src/echo-client.ts';
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { FrameClient, MAX_FRAME_BYTES, type ChatMessage } from '#shared';
+import { MAX_FRAME_BYTES, type ChatMessage } from '#shared';
+import { FrameClient } from '#shared/test-kit/frame-client';
 import { HISTORY_MESSAGES, createBroadcastServer, type BroadcastServer } from '../src/broadcast-server.ts';
 
 describe('stage 2: broadcast server over real sockets', () => {

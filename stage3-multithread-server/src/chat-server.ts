@@ -12,18 +12,21 @@ import {
   DEFAULT_PROTOCOL_LIMITS,
   encodeFrame,
   encodeFrameText,
+  errorFrame,
   formatAddress,
   isProtocolError,
   listenTcp,
   type ProtocolLimits,
   type RateLimit,
-  type ServerFrame,
 } from '#shared';
 import { registerRoom } from './features/room.ts';
 import { Hub, type Outbox } from './hub.ts';
-import { InlineSessionHost, type SessionHost } from './session-host.ts';
+import { InlineSessionHost, type SessionHost, type SessionHostEvents } from './session-host.ts';
 import type { ConnId, SessionIntent, SessionOptions } from './thread-messages.ts';
 import { WorkerPool } from './worker-pool.ts';
+
+/** Frames of one connection waiting for its session's worker before the server stops reading it. */
+export const MAX_FRAMES_IN_FLIGHT = 32;
 
 export interface ChatServerOptions {
   /** Worker threads for sessions; 0 runs them on the main thread. Default: the number of cores. */
@@ -86,13 +89,22 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   for (const register of options.features ?? [registerRoom]) register(hub);
 
   /** An ERROR frame for a connection, with CODE where its user asked for it. */
-  const errorFrame = (conn: ConnId, error: ProtocolError): Buffer => {
-    const frame: ServerFrame = { ERROR: error.message };
-    if (hub.userByConn(conn)?.features.has('CODE')) frame.CODE = error.code;
-    return encodeFrame(frame);
-  };
+  const errorFrameFor = (conn: ConnId, error: ProtocolError): Buffer =>
+    encodeFrame(errorFrame(error, hub.userByConn(conn)?.features.has('CODE') ?? false));
 
   const onIntent = (conn: ConnId, intent: SessionIntent): void => {
+    try {
+      handleIntent(conn, intent);
+    } catch (error) {
+      // A bug in a feature must cost one answer, not the process and everyone's connection.
+      log(`#${conn} ${intent.kind} failed: ${(error as Error).stack ?? String(error)}`);
+      sockets
+        .get(conn)
+        ?.send(errorFrameFor(conn, new ProtocolError('ERR_INTERNAL', `${intent.kind} could not be handled`)));
+    }
+  };
+
+  const handleIntent = (conn: ConnId, intent: SessionIntent): void => {
     switch (intent.kind) {
       case 'reply':
         sockets.get(conn)?.send(encodeFrameText(intent.json));
@@ -116,11 +128,18 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     limits: { ...DEFAULT_PROTOCOL_LIMITS, ...options.protocolLimits },
     faultCommands: options.faultCommands ?? false,
   };
-  const events = {
+  const peerEnded = new Set<ConnId>();
+  const events: SessionHostEvents = {
     onIntent,
-    onLost: (conns: ConnId[], error: Error) => {
+    onLost: (conns, error) => {
       log(`session failure (${error.message}): closing ${conns.length} connection(s)`);
       for (const conn of conns) sockets.get(conn)?.fail(new ProtocolError('ERR_WORKER_CRASHED'));
+    },
+    onDrained: (conn) => {
+      const framed = sockets.get(conn);
+      if (!framed) return;
+      framed.hold(false);
+      if (peerEnded.has(conn)) framed.close(); // every answer to a half-closed peer is now queued
     },
   };
   const host: SessionHost =
@@ -128,10 +147,14 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
       ? new WorkerPool(workerCount, sessionOptions, events, log)
       : new InlineSessionHost(sessionOptions, events);
 
-  const server = net.createServer((socket) => {
+  // allowHalfOpen: a client may send, shut down its side, and still read the answers (onPeerEnd).
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     if (sockets.size >= maxConnections) {
-      socket.end(encodeFrame({ ERROR: new ProtocolError('ERR_SERVER_FULL').message }));
-      setTimeout(() => socket.destroy(), 1_000).unref();
+      socket.on('error', () => {}); // a reset from a refused client is no reason to crash
+      socket.end(encodeFrame(errorFrame(new ProtocolError('ERR_SERVER_FULL'), false)));
+      const timer = setTimeout(() => socket.destroy(), 1_000);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
       return;
     }
     const conn = nextConn++;
@@ -143,12 +166,23 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         options.rateLimit === undefined
           ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND }
           : options.rateLimit,
-      farewell: (error) => errorFrame(conn, error),
-      onFrame: (payload) => host.frame(conn, payload),
+      farewell: (error) => errorFrameFor(conn, error),
+      onFrame: (payload) => {
+        host.frame(conn, payload);
+        // Bound what waits for a busy worker: stop reading this peer until its frames are handled.
+        if (host.framesInFlight(conn) >= MAX_FRAMES_IN_FLIGHT) framed.hold(true);
+      },
       onRateLimited: () =>
-        framed.send(errorFrame(conn, new ProtocolError('ERR_RATE_LIMITED', 'your frames are being delayed'))),
+        framed.send(
+          errorFrameFor(conn, new ProtocolError('ERR_RATE_LIMITED', 'your frames are being delayed')),
+        ),
+      onPeerEnd: () => {
+        if (host.framesInFlight(conn) === 0) framed.close();
+        else peerEnded.add(conn);
+      },
       onClose: (error) => {
         sockets.delete(conn);
+        peerEnded.delete(conn);
         clearTimeout(loginTimers.get(conn));
         loginTimers.delete(conn);
         const name = hub.userByConn(conn)?.name;
@@ -168,7 +202,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     }, loginTimeoutMs);
     loginTimers.set(conn, timer);
   });
-  server.maxConnections = maxConnections + 64; // beyond our own cap, refuse at the kernel's door
+  // Past our own cap (answered with ERR_SERVER_FULL above), Node closes new connections unanswered.
+  server.maxConnections = maxConnections + 64;
 
   return {
     hub,

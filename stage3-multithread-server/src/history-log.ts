@@ -1,4 +1,10 @@
-import type { ChatMessage } from '#shared';
+import { encodedMessageBytes, type ChatMessage } from '#shared';
+
+interface Entry {
+  message: ChatMessage;
+  /** Its size as sent, computed once when stored. */
+  bytes: number;
+}
 
 /**
  * The message history, bounded by count and by bytes (10 000 messages of 64 KiB would be 640 MiB):
@@ -7,7 +13,7 @@ import type { ChatMessage } from '#shared';
 export class HistoryLog {
   readonly #maxMessages: number;
   readonly #maxBytes: number;
-  #items: ChatMessage[] = [];
+  #entries: Entry[] = [];
   #head = 0;
   #bytes = 0;
 
@@ -17,7 +23,7 @@ export class HistoryLog {
   }
 
   get size(): number {
-    return this.#items.length - this.#head;
+    return this.#entries.length - this.#head;
   }
 
   get bytes(): number {
@@ -25,25 +31,21 @@ export class HistoryLog {
   }
 
   append(message: ChatMessage): void {
-    this.#items.push(message);
-    this.#bytes += sizeOf(message);
+    const bytes = encodedMessageBytes(message);
+    this.#entries.push({ message, bytes });
+    this.#bytes += bytes;
     while (this.size > this.#maxMessages || (this.#bytes > this.#maxBytes && this.size > 1)) {
-      this.#bytes -= sizeOf(this.#items[this.#head]);
+      this.#bytes -= this.#entries[this.#head].bytes;
       this.#head++;
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
   }
 
-  /** Newest first, for picking the tail that fits a budget. */
-  *newestFirst(): IterableIterator<ChatMessage> {
-    for (let i = this.#items.length - 1; i >= this.#head; i--) yield this.#items[i];
+  /** Newest first, with each message's size as sent, for picking the tail that fits a budget. */
+  *newestFirst(): IterableIterator<Entry> {
+    for (let i = this.#entries.length - 1; i >= this.#head; i--) yield this.#entries[i];
   }
-}
-
-/** Approximate bytes a message holds (UTF-16 string lengths; good enough for a bound). */
-export function sizeOf([src, dest, , content]: ChatMessage): number {
-  return 32 + 2 * (src.length + dest.length + content.length);
 }

@@ -4,6 +4,9 @@ import {
   MAX_FRAME_BYTES,
   MAX_HISTORY_MESSAGES,
   encodeFrame,
+  encodeServerFrames,
+  errorFrame,
+  BASE_SERVER_KEYS,
   usernameKey,
   type ChatMessage,
   type ErrorCode,
@@ -38,6 +41,8 @@ export interface HubOptions {
   /** Milliseconds since the epoch; injectable so tests control time. */
   now?: () => number;
   maxHistory?: number;
+  /** Largest frame sent; larger answers are split (default MAX_FRAME_BYTES, what peers accept). */
+  maxFrameBytes?: number;
   /** Bytes of history kept in memory. */
   maxHistoryStoredBytes?: number;
   /** Bytes of history sent with a login; keeps the accept frame under the frame limit. */
@@ -46,9 +51,6 @@ export interface HubOptions {
 }
 
 const MAX_HISTORY_STORED_BYTES = 64 * 1024 * 1024;
-
-/** Frame overhead of one message inside MESSAGES beyond its strings (brackets, quotes, commas, time). */
-const MESSAGE_OVERHEAD_BYTES = 32;
 
 /**
  * The global, single-owner state (sans-I/O): who is online, the history, and the table of intent
@@ -62,6 +64,7 @@ export class Hub {
   readonly #maxHistory: number;
   readonly #maxHistoryBytes: number;
   readonly #log: (line: string) => void;
+  readonly #maxFrameBytes: number;
   readonly #byKey = new Map<string, HubUser>();
   readonly #byConn = new Map<ConnId, HubUser>();
   readonly #handlers = new Map<IntentKind, (user: HubUser, intent: SessionIntent) => void>();
@@ -80,6 +83,7 @@ export class Hub {
     );
     this.#maxHistoryBytes = options.maxHistoryBytes ?? MAX_FRAME_BYTES / 2;
     this.#log = options.log ?? (() => {});
+    this.#maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   }
 
   // ---- for features -------------------------------------------------------------------------
@@ -119,21 +123,28 @@ export class Hub {
     return this.#byKey.size;
   }
 
-  /** Sends one frame to a user, with extension keys only if the user asked for them. */
+  /**
+   * Sends a frame to a user (split if it would outgrow the frame limit), with extension keys only if
+   * the user asked for them. False if any part could not be queued.
+   */
   sendTo(user: HubUser, frame: ServerFrame, onUndelivered?: () => void): boolean {
-    return this.#outbox.send(user.conn, encodeFrame(this.#forClient(user, frame)), onUndelivered);
+    return this.#sendFrames(
+      user.conn,
+      encodeServerFrames(this.#forClient(user, frame), this.#maxFrameBytes),
+      onUndelivered,
+    );
   }
 
   /** An ERROR to one user (`text` replaces the code's standard text); CODE rides along if asked for. */
   error(user: HubUser, code: ErrorCode, text: string = ERROR_CODES[code].text): void {
-    this.sendTo(user, { ERROR: text, CODE: code });
+    this.sendTo(user, errorFrame({ code, message: text.toWellFormed() }, true));
   }
 
   /** Encodes once and writes the same bytes to every online user (base keys only). */
   broadcast(frame: ServerFrame, except?: HubUser): void {
-    const bytes = encodeFrame(frame);
+    const frames = encodeServerFrames(frame, this.#maxFrameBytes);
     for (const user of this.#byKey.values()) {
-      if (user !== except) this.#outbox.send(user.conn, bytes);
+      if (user !== except) this.#sendFrames(user.conn, frames);
     }
   }
 
@@ -169,7 +180,7 @@ export class Hub {
     };
     // A client that sent FEATURES learns which ones it got (possibly none); others never see the key.
     if (requested.length > 0) accept.FEATURES = features;
-    this.#outbox.send(conn, encodeFrame(accept));
+    this.#sendFrames(conn, encodeServerFrames(accept, this.#maxFrameBytes)); // split if USER_LIST + history outgrow a frame
     this.#log(`${name} logged in on connection ${conn} (${this.#byKey.size} online)`);
     return { kind: 'login-accepted', name, features };
   }
@@ -197,20 +208,28 @@ export class Hub {
   #historyFor(key: string): ChatMessage[] {
     const picked: ChatMessage[] = [];
     let bytes = 0;
-    for (const message of this.#history.newestFirst()) {
-      const [src, dest, , content] = message;
+    for (const { message, bytes: size } of this.#history.newestFirst()) {
+      const dest = message[1];
       if (dest !== DEST_ALL && usernameKey(dest) !== key) continue;
-      bytes += MESSAGE_OVERHEAD_BYTES + (src.length + dest.length + content.length) * 6; // \u escapes: 6 bytes a char at worst
+      bytes += size;
       if (bytes > this.#maxHistoryBytes) break;
       picked.push(message);
     }
     return picked.reverse();
   }
 
+  #sendFrames(conn: ConnId, frames: Buffer[], onUndelivered?: () => void): boolean {
+    let queued = true;
+    for (const frame of frames)
+      queued = this.#outbox.send(conn, frame, queued ? onUndelivered : undefined) && queued;
+    return queued;
+  }
+
+  /** The frame without the extension keys this user did not ask for (a base client sees base keys). */
   #forClient(user: HubUser, frame: ServerFrame): ServerFrame {
     let out = frame;
-    for (const key of ['CODE', 'WHO'] as const) {
-      if (out[key] !== undefined && !user.features.has(key)) {
+    for (const key of Object.keys(frame) as (keyof ServerFrame)[]) {
+      if (!BASE_SERVER_KEYS.has(key) && !user.features.has(key)) {
         if (out === frame) out = { ...frame };
         delete out[key];
       }

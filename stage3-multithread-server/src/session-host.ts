@@ -6,6 +6,8 @@ export interface SessionHostEvents {
   onIntent(conn: ConnId, intent: SessionIntent): void;
   /** The sessions of these connections are gone (their worker died, or a session threw). */
   onLost(conns: ConnId[], error: Error): void;
+  /** Every frame of `conn` handed to the host has been handled (see SessionHost.framesInFlight). */
+  onDrained(conn: ConnId): void;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface SessionHost {
   frame(conn: ConnId, payload: Buffer): void;
   hubReply(conn: ConnId, reply: HubReply): void;
   close(conn: ConnId): void;
+  /** Frames (and Hub replies) of `conn` handed over and not yet handled: what the server bounds. */
+  framesInFlight(conn: ConnId): number;
   /** Where a connection's session runs, for the server window ("worker 1", "main"). */
   placeOf(conn: ConnId): string;
   shutdown(): Promise<void>;
@@ -50,6 +54,10 @@ export class InlineSessionHost implements SessionHost {
 
   close(conn: ConnId): void {
     this.#sessions.delete(conn);
+  }
+
+  framesInFlight(): number {
+    return 0; // handled synchronously
   }
 
   placeOf(): string {

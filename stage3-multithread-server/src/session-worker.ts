@@ -11,7 +11,7 @@ const port = parentPort!;
 const { options } = workerData as WorkerData;
 const sessions = new Map<ConnId, Session>();
 let out: { conn: ConnId; intent: SessionIntent }[] = [];
-let done = 0;
+let done: ConnId[] = [];
 let flushScheduled = false;
 
 function emit(conn: ConnId, intents: SessionIntent[]): void {
@@ -22,7 +22,7 @@ function flush(): void {
   flushScheduled = false;
   const message: FromWorker = { type: 'intents', items: out, done };
   out = [];
-  done = 0;
+  done = [];
   port.postMessage(message);
 }
 
@@ -35,12 +35,13 @@ port.on('message', (batch: ToWorker[]) => {
       case 'frame': {
         const session = sessions.get(item.conn);
         if (session) emit(item.conn, session.handleFrame(item.payload));
-        done++;
+        done.push(item.conn);
         break;
       }
       case 'hub': {
         const session = sessions.get(item.conn);
         if (session) emit(item.conn, session.handleReply(item.reply));
+        done.push(item.conn);
         break;
       }
       case 'close':

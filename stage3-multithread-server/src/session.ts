@@ -3,6 +3,7 @@ import {
   ProtocolError,
   checkUsername,
   decodePayload,
+  errorFrame,
   isProtocolError,
   parseClientFrame,
   stringifyAscii,
@@ -92,16 +93,19 @@ export class Session {
 
   #login(frame: ClientFrame): SessionIntent[] {
     if (this.#state === 'ready') throw new ProtocolError('ERR_ALREADY_LOGGED_IN', `as ${this.#name}`);
-    const name = frame.USERNAME!;
+    const { USERNAME: name = '', FEATURES: features = [], ...rest } = frame;
+    const hasRest = Object.keys(rest).length > 0;
     const why = checkUsername(name);
     if (why) {
       const refusal: ServerFrame = { USERNAME_ACCEPTED: false, INFO: why };
       if (this.#features.has('CODE')) refusal.CODE = 'ERR_NAME_INVALID';
-      return [{ kind: 'reply', json: stringifyAscii(refusal) }];
+      const intents: SessionIntent[] = [{ kind: 'reply', json: stringifyAscii(refusal) }];
+      // What rode along is answered as after any refusal, not dropped in silence.
+      if (hasRest) intents.push(this.#error(new ProtocolError('ERR_NOT_LOGGED_IN')));
+      return intents;
     }
     this.#state = 'claiming';
-    const { USERNAME: _name, FEATURES: features = [], ...rest } = frame;
-    if (Object.keys(rest).length > 0) this.#rest = rest;
+    if (hasRest) this.#rest = rest;
     return [{ kind: 'login', name, features }];
   }
 
@@ -115,9 +119,7 @@ export class Session {
   }
 
   #error(error: ProtocolError): SessionIntent {
-    const frame: ServerFrame = { ERROR: error.message };
-    if (this.#features.has('CODE')) frame.CODE = error.code;
-    return { kind: 'reply', json: stringifyAscii(frame) };
+    return { kind: 'reply', json: stringifyAscii(errorFrame(error, this.#features.has('CODE'))) };
   }
 
   /** Test and demo hooks, off unless the server was built with faultCommands. */

@@ -32,9 +32,10 @@ export type ToWorker =
   | { type: 'hub'; conn: ConnId; reply: HubReply }
   | { type: 'close'; conn: ConnId };
 
-/** worker -> main, batched once per event-loop turn; `done` counts the frames it finished. */
+/** worker -> main, batched once per event-loop turn; `done` names the connection of each frame
+ * or Hub reply finished. */
 export type FromWorker =
-  { type: 'ready' } | { type: 'intents'; items: { conn: ConnId; intent: SessionIntent }[]; done: number };
+  { type: 'ready' } | { type: 'intents'; items: { conn: ConnId; intent: SessionIntent }[]; done: ConnId[] };
 
 export interface WorkerData {
   options: SessionOptions;

@@ -31,6 +31,7 @@ interface Slot {
 export class WorkerPool implements SessionHost {
   readonly #slots: Slot[] = [];
   readonly #slotOf = new Map<ConnId, Slot>();
+  readonly #inFlight = new Map<ConnId, number>();
   readonly #options: SessionOptions;
   readonly #events: SessionHostEvents;
   readonly #onWorkerEvent: (line: string) => void;
@@ -79,21 +80,31 @@ export class WorkerPool implements SessionHost {
     // behind `payload` may be 64 KiB, and cloning a view clones all of it.
     const own = new Uint8Array(payload);
     slot.outstanding++;
+    this.#inFlight.set(conn, (this.#inFlight.get(conn) ?? 0) + 1);
     slot.transfer.push(own.buffer);
     this.#post(slot, { type: 'frame', conn, payload: own });
   }
 
   hubReply(conn: ConnId, reply: HubReply): void {
     const slot = this.#slotOf.get(conn);
-    if (slot) this.#post(slot, { type: 'hub', conn, reply });
+    if (!slot) return;
+    // In flight like a frame: the session may still answer frames it held behind the login.
+    slot.outstanding++;
+    this.#inFlight.set(conn, (this.#inFlight.get(conn) ?? 0) + 1);
+    this.#post(slot, { type: 'hub', conn, reply });
   }
 
   close(conn: ConnId): void {
     const slot = this.#slotOf.get(conn);
     if (!slot) return;
     this.#slotOf.delete(conn);
+    this.#inFlight.delete(conn);
     slot.conns.delete(conn);
     this.#post(slot, { type: 'close', conn });
+  }
+
+  framesInFlight(conn: ConnId): number {
+    return this.#inFlight.get(conn) ?? 0;
   }
 
   placeOf(conn: ConnId): string {
@@ -124,9 +135,16 @@ export class WorkerPool implements SessionHost {
         markReady();
         return;
       }
-      slot.outstanding -= message.done;
+      slot.outstanding -= message.done.length;
       for (const { conn, intent } of message.items) {
         if (this.#slotOf.get(conn) === slot) this.#events.onIntent(conn, intent);
+      }
+      // After the intents: a connection drained here has had every answer queued already.
+      for (const conn of message.done) {
+        if (this.#slotOf.get(conn) !== slot) continue;
+        const left = (this.#inFlight.get(conn) ?? 1) - 1;
+        this.#inFlight.set(conn, left);
+        if (left === 0) this.#events.onDrained(conn);
       }
     });
     let failure: Error | undefined;
@@ -138,7 +156,10 @@ export class WorkerPool implements SessionHost {
   #onExit(slot: Slot, code: number, failure: Error | undefined): void {
     if (this.#stopping || this.#slots[slot.index] !== slot) return;
     const lost = [...slot.conns];
-    for (const conn of lost) this.#slotOf.delete(conn);
+    for (const conn of lost) {
+      this.#slotOf.delete(conn);
+      this.#inFlight.delete(conn);
+    }
     this.#onWorkerEvent(
       `worker ${slot.index} (thread ${slot.worker.threadId}) died (${failure?.message ?? `exit code ${code}`}); ` +
         `${lost.length} connection(s) lost; starting a replacement`,

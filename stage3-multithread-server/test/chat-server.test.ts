@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { FrameClient, type ServerFrame } from '#shared';
+import { type ServerFrame } from '#shared';
+import { FrameClient } from '#shared/test-kit/frame-client';
 import { createChatServer, type ChatServer, type ChatServerOptions } from '../src/chat-server.ts';
 
 let server: ChatServer | undefined;
@@ -54,9 +55,9 @@ describe('stage 3: concurrent server over real sockets', () => {
     expect(workersUsed).toEqual(new Set(['0', '1']));
   });
 
-  it('lets exactly one of 20 clients racing for one name (in any case or width) win', async () => {
+  it('lets exactly one of 20 clients racing for one name (in any case) win', async () => {
     await start({ workers: 2 });
-    const variants = ['Bob', 'bob', 'BOB', 'bOb', 'ＢＯＢ'];
+    const variants = ['Bob', 'bob', 'BOB', 'bOb', 'BoB'];
     const racers = await Promise.all(Array.from({ length: 20 }, connect));
     racers.forEach((client, i) => client.send({ USERNAME: variants[i % variants.length] }));
     const answers = await Promise.all(
@@ -99,7 +100,9 @@ describe('stage 3: concurrent server over real sockets', () => {
     const farewell = await victim.nextMatching((frame) => frame.ERROR !== undefined);
     expect(farewell.CODE).toBe('ERR_WORKER_CRASHED');
     expect(await victim.waitClosed()).toBe(true);
-    expect((await neighbour.nextMatching((frame) => frame.ERROR !== undefined)).ERROR).toMatch(/worker/);
+    expect((await neighbour.nextMatching((frame) => frame.ERROR !== undefined)).ERROR).toMatch(
+      /session serving this connection failed/,
+    );
     expect(await neighbour.waitClosed()).toBe(true);
     const left = await survivor.nextMatching((frame) => (frame.USERS_LEFT ?? []).length > 0);
     expect(left.USERS_LEFT).toEqual(expect.arrayContaining([expect.stringMatching(/victim|neighbour/)]));
@@ -199,5 +202,68 @@ describe('stage 3: concurrent server over real sockets', () => {
     bob.close();
     expect((await alice.nextMatching((frame) => frame.USERS_LEFT !== undefined)).USERS_LEFT).toEqual(['bob']);
     await login('Bob');
+  });
+
+  it('survives a broadcast that escaping makes larger than a frame: every client gets every message', async () => {
+    await start({ workers: 2, rateLimit: null });
+    const alice = await login('alice');
+    const bob = await login('bob');
+    const emoji = '\u{1F600}'.repeat(16_384); // 64 KiB in, 192 KiB out
+    // Sent as raw UTF-8 (393 KB): valid, under the 1 MiB limit; only the server's escaped answer is larger.
+    alice.sendPayload(
+      JSON.stringify({ MESSAGES: Array.from({ length: 6 }, () => ['alice', 'ALL', 0, emoji]) }),
+    );
+    for (const client of [alice, bob]) {
+      let got = 0;
+      while (got < 6)
+        got += (await client.nextMatching((frame) => frame.MESSAGES !== undefined)).MESSAGES!.length;
+    }
+    await login('carol'); // the server is still up
+  });
+
+  it('survives a client that resets the connection while being refused at the cap', async () => {
+    await start({ workers: 0, maxConnections: 1 });
+    await login('holder');
+    for (let i = 0; i < 5; i++) {
+      const refused = await connect();
+      refused.socket.resetAndDestroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const holder2 = await connect(); // refused politely: the server is alive
+    expect((await holder2.next())?.ERROR).toMatch(/full/);
+  });
+
+  for (const workers of [2, 0]) {
+    it(`answers a client that sends, then half-closes, before closing (workers ${workers})`, async () => {
+      await start({ workers });
+      const client = await connect();
+      client.send({ USERNAME: 'brief', MESSAGES: [['brief', 'ALL', 0, 'hello and goodbye']] });
+      client.socket.end();
+      expect((await client.next())?.USERNAME_ACCEPTED).toBe(true);
+      expect(await client.nextMatching(hasMessage('hello and goodbye'))).toBeDefined();
+      expect(await client.waitClosed()).toBe(true);
+    });
+  }
+
+  it('accepts a login that carries keys of another implementation', async () => {
+    await start({ workers: 0 });
+    const client = await connect();
+    client.send({ USERNAME: 'foreign', VERSION: 2, FEATURES: { any: 'shape' } });
+    const answer = await client.next();
+    expect(answer).toMatchObject({ USERNAME_ACCEPTED: true });
+    expect(answer).not.toHaveProperty('FEATURES');
+  });
+
+  it('closes only the connection whose session throws in inline mode; the others carry on', async () => {
+    await start({ workers: 0, faultCommands: true });
+    const victim = await login('victim');
+    const other = await login('other');
+    say(victim, 'victim', '/crash');
+    expect((await victim.nextMatching((frame) => frame.ERROR !== undefined)).ERROR).toMatch(
+      /session serving this connection failed/,
+    );
+    expect(await victim.waitClosed()).toBe(true);
+    say(other, 'other', 'still here');
+    await other.nextMatching(hasMessage('still here'));
   });
 });

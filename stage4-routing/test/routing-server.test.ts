@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { FrameClient, type ServerFrame } from '#shared';
+import { type ServerFrame } from '#shared';
+import { FrameClient } from '#shared/test-kit/frame-client';
 import type { ChatServer, ChatServerOptions } from '#stage3/chat-server';
 import { createRoutingServer } from '../src/routing-server.ts';
 

@@ -58,6 +58,8 @@ function sendDirect(
   if (!hub.sendTo(recipient, frame, lost)) lost();
 }
 
+/** The first 40 characters (code points: never half a surrogate pair). */
 function preview(content: string): string {
-  return content.length > 40 ? `${content.slice(0, 40)}…` : content;
+  const chars = [...content.slice(0, 80)];
+  return chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : content;
 }
