@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-/** What main-*.ts entry points take: --host, --port and, from stage 3 on, --name and --workers. */
+/** What main-*.ts entry points take: --host, --port, --name (clients, from stage 2) and --workers (servers, from stage 3). */
 export interface CliOptions {
   host: string;
   port: number;

@@ -1,17 +1,18 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ServerFrame } from '#shared';
 import { FrameClient } from '#shared/test-kit/frame-client';
 import type { ChatServer, ChatServerOptions } from '#stage3/chat-server';
 import { createRoutingServer } from '../src/routing-server.ts';
 
 let server: ChatServer | undefined;
+let workers = 2;
 let port = 0;
 let log: string[] = [];
 const clients: FrameClient[] = [];
 
 async function start(options: Omit<ChatServerOptions, 'features'> = {}): Promise<void> {
   log = [];
-  server = createRoutingServer({ workers: 2, log: (line) => log.push(line), ...options });
+  server = createRoutingServer({ workers, log: (line) => log.push(line), ...options });
   ({ port } = await server.listen('127.0.0.1', 0));
 }
 
@@ -31,107 +32,125 @@ afterEach(async () => {
   server = undefined;
 });
 
-describe('stage 4: routing server over real sockets', () => {
-  it('routes a private message to its recipient only; a third user sees nothing', async () => {
-    await start();
-    const alice = await login('alice');
-    const bob = await login('bob');
-    const carol = await login('carol');
-    dm(alice, 'alice', 'bob', 'for your eyes only');
-    const got = await bob.nextMatching((frame) => frame.MESSAGES !== undefined);
-    expect(got.MESSAGES).toEqual([['alice', 'bob', expect.any(Number), 'for your eyes only']]);
-    alice.send({ MESSAGES: [['alice', 'ALL', 0, 'marker']] }); // carol's next message must be this one
-    const next = await carol.nextMatching((frame) => frame.MESSAGES !== undefined);
-    expect(next.MESSAGES?.[0][3]).toBe('marker');
-  });
-
-  it('answers each kind of absence clearly: never here, left (with last seen), and WHO', async () => {
-    await start();
-    const alice = await login('alice', ['CODE', 'WHO']);
-    const bob = await login('bob');
-    dm(alice, 'alice', 'dave', 'hello?');
-    expect(await alice.nextMatching(errorFrame)).toMatchObject({
-      CODE: 'ERR_UNKNOWN_USER',
-      ERROR: expect.stringMatching(/dave/),
+// Every case runs with sessions on worker threads and inline: the behaviour must not depend on it.
+for (const mode of [2, 0]) {
+  describe(`stage 4: routing server over real sockets (workers ${mode})`, () => {
+    beforeEach(() => {
+      workers = mode;
     });
-    bob.close();
-    await alice.nextMatching((frame) => frame.USERS_LEFT !== undefined);
-    dm(alice, 'alice', 'bob', 'come back');
-    expect(await alice.nextMatching(errorFrame)).toMatchObject({
-      CODE: 'ERR_USER_OFFLINE',
-      ERROR: expect.stringMatching(/bob is not online: last seen/),
+
+    it('routes a private message to its recipient only; a third user sees nothing', async () => {
+      await start();
+      const alice = await login('alice');
+      const bob = await login('bob');
+      const carol = await login('carol');
+      dm(alice, 'alice', 'bob', 'for your eyes only');
+      const got = await bob.nextMatching((frame) => frame.MESSAGES !== undefined);
+      expect(got.MESSAGES).toEqual([['alice', 'bob', expect.any(Number), 'for your eyes only']]);
+      alice.send({ MESSAGES: [['alice', 'ALL', 0, 'marker']] }); // carol's next message must be this one
+      const next = await carol.nextMatching((frame) => frame.MESSAGES !== undefined);
+      expect(next.MESSAGES?.[0][3]).toBe('marker');
     });
-    alice.send({ WHO: 'bob' });
-    const who = await alice.nextMatching((frame) => frame.WHO !== undefined);
-    expect(who.WHO).toEqual({ name: 'bob', online: false, lastSeen: expect.any(Number), known: true });
-  });
 
-  it('gives a base-protocol client the same answers without extension keys', async () => {
-    await start();
-    const plain = await login('plain');
-    dm(plain, 'plain', 'ghost', 'boo');
-    const answer = await plain.nextMatching(errorFrame);
-    expect(Object.keys(answer)).toEqual(['ERROR']);
-    expect(answer.ERROR).toMatch(/ghost/);
-  });
+    it('answers each kind of absence clearly: never here, left (with last seen), and WHO', async () => {
+      await start();
+      const alice = await login('alice', ['CODE', 'WHO']);
+      const bob = await login('bob');
+      dm(alice, 'alice', 'dave', 'hello?');
+      expect(await alice.nextMatching(errorFrame)).toMatchObject({
+        CODE: 'ERR_UNKNOWN_USER',
+        ERROR: expect.stringMatching(/dave/),
+      });
+      bob.close();
+      await alice.nextMatching((frame) => frame.USERS_LEFT !== undefined);
+      dm(alice, 'alice', 'bob', 'come back');
+      expect(await alice.nextMatching(errorFrame)).toMatchObject({
+        CODE: 'ERR_USER_OFFLINE',
+        ERROR: expect.stringMatching(/bob is not online: last seen/),
+      });
+      alice.send({ WHO: 'bob' });
+      const who = await alice.nextMatching((frame) => frame.WHO !== undefined);
+      expect(who.WHO).toEqual({ name: 'bob', online: false, lastSeen: expect.any(Number), known: true });
+    });
 
-  it('refuses a spoofed sender and delivers nothing', async () => {
-    await start();
-    const mallory = await login('mallory');
-    const bob = await login('bob');
-    dm(mallory, 'alice', 'bob', 'it is me, alice');
-    expect((await mallory.nextMatching(errorFrame)).ERROR).toMatch(/SRC/);
-    expect(await bob.expectSilence(300)).toBeUndefined();
-  });
+    it('gives a base-protocol client the same answers without extension keys', async () => {
+      await start();
+      const plain = await login('plain');
+      dm(plain, 'plain', 'ghost', 'boo');
+      const answer = await plain.nextMatching(errorFrame);
+      expect(Object.keys(answer)).toEqual(['ERROR']);
+      expect(answer.ERROR).toMatch(/ghost/);
+    });
 
-  it('refuses hostile and look-alike names', async () => {
-    await start();
-    await login('bob');
-    const client = await FrameClient.connect('127.0.0.1', port);
-    clients.push(client);
-    for (const name of ['b\u043eb', 'bob\u202e', 'bo\u200bb', 'bob\n', '\u001b[31mbob', 'ALL', '#room', '']) {
-      client.send({ USERNAME: name });
-      const answer = await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined);
-      expect({ name, accepted: answer.USERNAME_ACCEPTED }).toEqual({ name, accepted: false });
-    }
-    client.send({ USERNAME: '__proto__' });
-    expect(
-      (await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined)).USERNAME_ACCEPTED,
-    ).toBe(true);
-  });
+    it('refuses a spoofed sender and delivers nothing', async () => {
+      await start();
+      const mallory = await login('mallory');
+      const bob = await login('bob');
+      dm(mallory, 'alice', 'bob', 'it is me, alice');
+      expect((await mallory.nextMatching(errorFrame)).ERROR).toMatch(/SRC/);
+      expect(await bob.expectSilence(300)).toBeUndefined();
+    });
 
-  it('drops a recipient too slow to keep up and tells the sender what was not delivered', async () => {
-    await start({ rateLimit: null, maxQueuedBytes: 256 * 1024 });
-    const alice = await login('alice', ['CODE']);
-    const bob = await login('bob');
-    bob.socket.pause(); // bob never reads again
-    const big = 'y'.repeat(60_000);
-    let error: ServerFrame | undefined;
-    for (let i = 0; i < 200 && !error; i++) {
-      dm(alice, 'alice', 'bob', `${i} ${big}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      error = alice.buffered.find(errorFrame);
-    }
-    const first = error ?? (await alice.nextMatching(errorFrame));
-    expect(['ERR_UNDELIVERED', 'ERR_USER_OFFLINE']).toContain(first.CODE);
-    expect(log.some((line) => /\(bob\) disconnected: ERR_SLOW_CONSUMER/.test(line))).toBe(true);
-  });
+    it('refuses hostile and look-alike names', async () => {
+      await start();
+      await login('bob');
+      const client = await FrameClient.connect('127.0.0.1', port);
+      clients.push(client);
+      for (const name of [
+        'b\u043eb',
+        'bob\u202e',
+        'bo\u200bb',
+        'bob\n',
+        '\u001b[31mbob',
+        'ALL',
+        '#room',
+        '',
+      ]) {
+        client.send({ USERNAME: name });
+        const answer = await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined);
+        expect({ name, accepted: answer.USERNAME_ACCEPTED }).toEqual({ name, accepted: false });
+      }
+      client.send({ USERNAME: '__proto__' });
+      expect(
+        (await client.nextMatching((frame) => frame.USERNAME_ACCEPTED !== undefined)).USERNAME_ACCEPTED,
+      ).toBe(true);
+    });
 
-  it('stays consistent when a recipient vanishes mid-burst: nothing answered twice, later messages answered offline', async () => {
-    await start({ rateLimit: null });
-    const alice = await login('alice', ['CODE']);
-    const bob = await login('bob');
-    const frames = Array.from({ length: 50 }, (_, i) => ({ MESSAGES: [['alice', 'bob', 0, `burst ${i}`]] }));
-    for (const frame of frames) alice.send(frame);
-    await bob.nextMatching((frame) => frame.MESSAGES !== undefined);
-    bob.socket.resetAndDestroy();
-    const received = 1 + bob.buffered.filter((frame) => frame.MESSAGES).length;
-    await alice.nextMatching((frame) => frame.USERS_LEFT !== undefined, 5_000);
-    const answered = alice.buffered.filter(errorFrame);
-    // Whatever bob had not been handed is answered; the rest reached bob's side of the connection.
-    expect(received + answered.length).toBeLessThanOrEqual(50);
-    dm(alice, 'alice', 'bob', 'after');
-    expect((await alice.nextMatching((frame) => frame.CODE === 'ERR_USER_OFFLINE')).ERROR).toMatch(/bob/);
-    expect(server!.hub.onlineCount).toBe(1);
+    it('drops a recipient too slow to keep up and tells the sender what was not delivered', async () => {
+      await start({ rateLimit: null, maxQueuedBytes: 256 * 1024 });
+      const alice = await login('alice', ['CODE']);
+      const bob = await login('bob');
+      bob.socket.pause(); // bob never reads again
+      const big = 'y'.repeat(60_000);
+      let error: ServerFrame | undefined;
+      for (let i = 0; i < 200 && !error; i++) {
+        dm(alice, 'alice', 'bob', `${i} ${big}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        error = alice.buffered.find(errorFrame);
+      }
+      const first = error ?? (await alice.nextMatching(errorFrame));
+      expect(['ERR_UNDELIVERED', 'ERR_USER_OFFLINE']).toContain(first.CODE);
+      expect(log.some((line) => /\(bob\) disconnected: ERR_SLOW_CONSUMER/.test(line))).toBe(true);
+    });
+
+    it('stays consistent when a recipient vanishes mid-burst: nothing answered twice, later messages answered offline', async () => {
+      await start({ rateLimit: null });
+      const alice = await login('alice', ['CODE']);
+      const bob = await login('bob');
+      const frames = Array.from({ length: 50 }, (_, i) => ({
+        MESSAGES: [['alice', 'bob', 0, `burst ${i}`]],
+      }));
+      for (const frame of frames) alice.send(frame);
+      await bob.nextMatching((frame) => frame.MESSAGES !== undefined);
+      bob.socket.resetAndDestroy();
+      const received = 1 + bob.buffered.filter((frame) => frame.MESSAGES).length;
+      await alice.nextMatching((frame) => frame.USERS_LEFT !== undefined, 5_000);
+      const answered = alice.buffered.filter(errorFrame);
+      // Whatever bob had not been handed is answered; the rest reached bob's side of the connection.
+      expect(received + answered.length).toBeLessThanOrEqual(50);
+      dm(alice, 'alice', 'bob', 'after');
+      expect((await alice.nextMatching((frame) => frame.CODE === 'ERR_USER_OFFLINE')).ERROR).toMatch(/bob/);
+      expect(server!.hub.onlineCount).toBe(1);
+    });
   });
-});
+}

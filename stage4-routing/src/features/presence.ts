@@ -5,8 +5,7 @@ import type { Hub } from '#stage3/hub';
 const MAX_REMEMBERED = 100_000;
 
 export interface Presence {
-  /** Seconds since the epoch when `name` last left, or undefined if never seen (or online). */
-  lastSeen(name: string): number | undefined;
+  /** Online, or when last seen, or never seen. */
   who(name: string): WhoAnswer;
 }
 
@@ -24,7 +23,6 @@ export function registerPresence(hub: Hub): Presence {
   });
 
   const presence: Presence = {
-    lastSeen: (name) => (hub.userByName(name) ? undefined : departures.get(usernameKey(name))?.at),
     who(name) {
       const online = hub.userByName(name);
       if (online) return { name: online.name, online: true, lastSeen: null, known: true };
