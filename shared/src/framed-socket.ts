@@ -25,8 +25,9 @@ export interface FramedSocketOptions {
   /** Called when a flood starts to be delayed (once per episode). */
   onRateLimited?: () => void;
   /**
-   * The peer finished sending (it half-closed). Without this option the connection is closed at once
-   * (after what is queued is sent); with it the owner closes when its answers are out. Servers pass
+   * The peer finished sending (it half-closed) and all its frames have reached onFrame (frames the rate
+   * limiter held included). Without this option the connection is closed then (after what is queued
+   * is sent); with it the owner closes when its own answers are out. Servers pass
    * it and listen with `allowHalfOpen: true`, so a client may send, half-close, and still be answered.
    */
   onPeerEnd?: () => void;
@@ -76,6 +77,8 @@ export class FramedSocket {
   #held: Buffer[] = [];
   /** Reading stopped by the owner (hold()). */
   #isHeld = false;
+  /** The peer half-closed (its 'end' arrived). */
+  #peerEnded = false;
   #holdTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: net.Socket, options: FramedSocketOptions) {
@@ -95,9 +98,8 @@ export class FramedSocket {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => {
       this.#decoder.end(); // a partial frame is an ERR_TRUNCATED failure, which closes
-      if (!this.isOpen) return;
-      if (this.#options.onPeerEnd) this.#options.onPeerEnd();
-      else this.close();
+      this.#peerEnded = true;
+      if (this.#held.length === 0) this.#onPeerEnd(); // else once the rate limiter lets the last frame go
     });
     socket.on('error', (error) => {
       this.#closeError ??= error;
@@ -260,8 +262,16 @@ export class FramedSocket {
       }
       if (!this.isOpen) return;
       if (this.#held.length > 0) this.#scheduleRelease(limit);
+      else if (this.#peerEnded) this.#onPeerEnd();
       else this.#updateFlow();
     }, waitMs);
+  }
+
+  /** The peer sent its last frame and every one of them has been delivered to onFrame. */
+  #onPeerEnd(): void {
+    if (!this.isOpen) return;
+    if (this.#options.onPeerEnd) this.#options.onPeerEnd();
+    else this.close();
   }
 
   #stopTimers(): void {

@@ -10,12 +10,14 @@ import {
   checkUsername,
   decodePayload,
   encodeFrame,
+  encodeServerFrames,
+  encodedMessageBytes,
+  errorFrame,
   formatAddress,
   isProtocolError,
   listenTcp,
   parseClientFrame,
   sanitizeForTerminal,
-  stringifyAscii,
   usernameKey,
   type ChatMessage,
   type ClientFrame,
@@ -59,18 +61,18 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
   const history: { message: ChatMessage; bytes: number }[] = [];
   let historyBytes = 0;
 
-  const errorFrame = (session: Session, error: ProtocolError): Buffer =>
-    encodeFrame(
-      session.features.includes('CODE')
-        ? { ERROR: error.message, CODE: error.code }
-        : { ERROR: error.message },
-    );
+  const errorBytes = (session: Session, error: ProtocolError): Buffer =>
+    encodeFrame(errorFrame(error, session.features.includes('CODE')));
+  /** Sends the frames of one answer (encodeServerFrames: several if escaping made it too large). */
+  const sendFrames = (session: Session, frames: Buffer[]) => {
+    for (const bytes of frames) session.connection.send(bytes);
+  };
   const broadcast = (frame: ServerFrame, except?: Session) => {
-    const bytes = encodeFrame(frame); // serialized once, the same Buffer to every recipient
-    for (const session of online.values()) if (session !== except) session.connection.send(bytes);
+    const frames = encodeServerFrames(frame); // serialized once, the same Buffers to every recipient
+    for (const session of online.values()) if (session !== except) sendFrames(session, frames);
   };
   const remember = (message: ChatMessage) => {
-    const bytes = stringifyAscii(message).length + 1;
+    const bytes = encodedMessageBytes(message);
     history.push({ message, bytes });
     historyBytes += bytes;
     while (history.length > HISTORY_MESSAGES || historyBytes > HISTORY_MAX_BYTES) {
@@ -101,13 +103,13 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
         MESSAGES: history.map((entry) => entry.message),
       };
       if (features) welcome.FEATURES = session.features;
-      session.connection.send(encodeFrame(welcome));
+      sendFrames(session, encodeServerFrames(welcome)); // a long USER_LIST goes on as USERS_JOINED
       broadcast({ USERS_JOINED: [name] }, session);
       log(`${session.connection.remote} logged in as ${name} (${online.size} online)`);
     },
     FEATURES(_session, frame) {
       if (frame.USERNAME === undefined) {
-        throw new ProtocolError('ERR_EMPTY', 'FEATURES is sent together with USERNAME');
+        throw new ProtocolError('ERR_BAD_TYPE', 'FEATURES is sent together with USERNAME');
       }
     },
     // MESSAGES [[SRC, DEST, TIMESTAMP, CONTENT], ...]: all checked before any is delivered
@@ -134,7 +136,10 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
   };
   const order = Object.keys(handlers) as (keyof ClientFrame)[];
 
-  const server = net.createServer((socket) => {
+  // allowHalfOpen: a client may send, shut down its side, and still read the answers. Every frame is
+  // answered as it is handled, so FramedSocket's default (close once the last frame, rate-limited
+  // ones included, has been handled) is right here.
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     // The callbacks below only run later, once `session` exists.
     const session: Session = {
       features: [],
@@ -144,8 +149,8 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
             ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND }
             : options.rateLimit,
         onRateLimited: () =>
-          session.connection.send(errorFrame(session, new ProtocolError('ERR_RATE_LIMITED'))),
-        farewell: (error) => errorFrame(session, error),
+          session.connection.send(errorBytes(session, new ProtocolError('ERR_RATE_LIMITED'))),
+        farewell: (error) => errorBytes(session, error),
         onFrame: (payload) => {
           try {
             const frame = parseClientFrame(decodePayload(payload));
@@ -153,7 +158,7 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
           } catch (error) {
             if (!isProtocolError(error)) throw error;
             log(`${session.name ?? session.connection.remote}: ${error.code} ${error.message}`);
-            session.connection.send(errorFrame(session, error));
+            session.connection.send(errorBytes(session, error));
           }
         },
         onClose: (error) => {
@@ -179,7 +184,7 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions)
-        session.connection.close(errorFrame(session, new ProtocolError('ERR_SERVER_SHUTDOWN')));
+        session.connection.close(errorBytes(session, new ProtocolError('ERR_SERVER_SHUTDOWN')));
       await closed;
     },
   };

@@ -64,6 +64,8 @@ export const LOGIN_ANSWER_TIMEOUT_MS = 10_000;
 interface PendingLogin {
   /** The USERNAME sent (NFKC), which becomes our name if accepted. */
   name: string;
+  /** FEATURES rode along: a plain ERROR may refuse that key rather than the name (see #onPayload). */
+  sentFeatures: boolean;
   resolve: (result: LoginResult) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -135,7 +137,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   /**
    * Asks for `name` (sent in NFKC form, the form servers require) and resolves with the answer. After
-   * a refusal it may be called again on the same connection. FEATURES is sent only when given.
+   * a refusal it may be called again on the same connection. FEATURES is sent only when given; if a
+   * server answers that login with a plain ERROR (no USERNAME_ACCEPTED), it is probably a foreign
+   * server refusing the FEATURES key, so the login is sent once more without it, on the same
+   * connection, before the ERROR counts as a refusal.
    */
   login(name: string, features?: string[]): Promise<LoginResult> {
     if (this.#name !== undefined) return Promise.reject(new Error(`already logged in as ${this.#name}`));
@@ -148,7 +153,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         this.#pendingLogin = undefined;
         reject(new Error(`no answer to the login within ${this.#loginTimeoutMs} ms`));
       }, this.#loginTimeoutMs);
-      this.#pendingLogin = { name: requested, resolve, reject, timer };
+      this.#pendingLogin = { name: requested, sentFeatures: features !== undefined, resolve, reject, timer };
       if (!this.sendFrame(frame)) {
         clearTimeout(timer);
         this.#pendingLogin = undefined;
@@ -162,7 +167,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     return this.#sendMessage(DEST_ALL, text);
   }
 
-  /** Sends `text` to one user. The server does not echo it back: show the returned message locally. */
+  /**
+   * Sends `text` to one user. The server does not echo it back (show the returned message locally),
+   * except a message to yourself, which a routing server delivers to you like any other.
+   */
   sendPrivate(to: string, text: string): ChatMessage {
     return this.#sendMessage(to, text);
   }
@@ -198,8 +206,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
       return;
     }
     const pending = this.#pendingLogin;
-    // A foreign server may answer a bad USERNAME with a plain ERROR: that is a refusal too.
-    if (pending && (frame.USERNAME_ACCEPTED !== undefined || frame.ERROR !== undefined)) {
+    if (pending?.sentFeatures && frame.USERNAME_ACCEPTED === undefined && frame.ERROR !== undefined) {
+      // PROTOCOL-BASE lets a client send more keys at login, but a foreign server may still refuse
+      // one it does not know. Ask again without FEATURES, once (the login's timer keeps running).
+      pending.sentFeatures = false;
+      this.sendFrame({ USERNAME: pending.name }); // false only once closed, and onClose failed the login
+    } else if (pending && (frame.USERNAME_ACCEPTED !== undefined || frame.ERROR !== undefined)) {
+      // A foreign server may answer a bad USERNAME with a plain ERROR: that is a refusal too.
       this.#pendingLogin = undefined;
       clearTimeout(pending.timer);
       pending.resolve(this.#answerLogin(frame, pending.name));

@@ -1,5 +1,5 @@
 import readline from 'node:readline';
-import { DEST_ALL, sanitizeForTerminal, type ChatMessage } from '#shared';
+import { DEST_ALL, sanitizeForTerminal, usernameKey, type ChatMessage } from '#shared';
 import type { ChatClient } from './chat-client.ts';
 import { BASE_COMMANDS, parseLine, type CommandContext, type CommandTable } from './commands.ts';
 
@@ -218,10 +218,13 @@ export class LineUi {
           this.#client.sendPublic(action.text);
           this.#pendingEchoes++;
           break;
-        case 'private':
-          // The server does not echo private messages: show ours now.
-          this.#onMessage(this.#client.sendPrivate(action.to, action.text));
+        case 'private': {
+          // The server does not echo private messages: show ours now. A note to yourself is the
+          // exception: it comes back from the server (stage 4) like any message to you.
+          const sent = this.#client.sendPrivate(action.to, action.text);
+          if (usernameKey(action.to) !== usernameKey(this.#client.name ?? '')) this.#onMessage(sent);
           break;
+        }
         case 'command':
           void Promise.resolve(action.command.run(action.args, this.#context)).catch((error: unknown) =>
             this.print(`! error: /${action.name}: ${(error as Error).message}`),

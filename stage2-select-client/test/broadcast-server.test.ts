@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { MAX_FRAME_BYTES, type ChatMessage } from '#shared';
+import { MAX_CONTENT_BYTES, MAX_FRAME_BYTES, stringifyAscii, type ChatMessage } from '#shared';
 import { FrameClient } from '#shared/test-kit/frame-client';
 import { HISTORY_MESSAGES, createBroadcastServer, type BroadcastServer } from '../src/broadcast-server.ts';
 
@@ -136,6 +136,61 @@ describe('stage 2: broadcast server over real sockets', () => {
     expect(await client.next()).toEqual({ ERROR: expect.any(String), CODE: 'ERR_DEST_UNSUPPORTED' });
   });
 
+  it('answers FEATURES without USERNAME with ERR_BAD_TYPE, as stage 3 does, and delivers nothing of the frame', async () => {
+    const client = await connect();
+    client.send({ USERNAME: 'coded', FEATURES: ['CODE'] });
+    expect((await client.next())?.USERNAME_ACCEPTED).toBe(true);
+    client.send({ FEATURES: ['CODE'], MESSAGES: [['coded', 'ALL', 1, 'riding along']] });
+    expect(await client.next()).toEqual({ ERROR: expect.any(String), CODE: 'ERR_BAD_TYPE' });
+    expect(await client.expectSilence(100)).toBeUndefined();
+  });
+
+  it('splits a broadcast that escaping makes larger than a frame, and delivers all of it, in order', async () => {
+    const alice = await join('alice');
+    const bob = await join('bob');
+    await alice.next(); // USERS_JOINED bob
+    // 6 messages of (almost) 64 KiB of raw UTF-8 each: 393 kB as sent, but an emoji is 12 bytes
+    // (\ud83d\ude00) once escaped, so 1.18 MB: more than one frame may hold.
+    const contents = Array.from({ length: 6 }, (_, i) => `${i}${'😀'.repeat(16_383)}`);
+    for (const content of contents) expect(Buffer.byteLength(content)).toBeLessThanOrEqual(MAX_CONTENT_BYTES);
+    alice.sendPayload(
+      JSON.stringify({ MESSAGES: contents.map((content): ChatMessage => ['alice', 'ALL', 1, content]) }),
+    );
+    for (const client of [alice, bob]) {
+      const received: string[] = [];
+      let frames = 0;
+      while (received.length < contents.length) {
+        const frame = await client.next();
+        expect(frame).toEqual({ MESSAGES: expect.any(Array) }); // no ERROR
+        expect(stringifyAscii(frame).length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+        received.push(...frame!.MESSAGES!.map(([, , , content]) => content));
+        frames++;
+      }
+      expect(frames).toBeGreaterThan(1);
+      expect(received).toEqual(contents);
+    }
+  });
+
+  it('answers everything a client sent before it half-closed, even frames the rate limit still held, then closes', async () => {
+    const bob = await join('bob');
+    const client = await connect();
+    client.send({ USERNAME: 'hal' });
+    for (let i = 0; i < 24; i++) client.send({ MESSAGES: [['hal', 'ALL', 1, `m${i}`]] }); // 25 frames: over the burst of 20
+    client.sendPayload('not json');
+    client.close(); // FIN: no more from this client, but it still reads
+    const answers = [];
+    for (let frame = await client.next(); frame; frame = await client.next()) answers.push(frame);
+    expect(answers[0]?.USERNAME_ACCEPTED).toBe(true);
+    expect(answers.flatMap((frame) => frame.MESSAGES ?? []).map(([, , , content]) => content)).toEqual(
+      Array.from({ length: 24 }, (_, i) => `m${i}`),
+    );
+    expect(answers.at(-1)?.ERROR).toMatch(/not valid JSON/);
+    expect(client.isClosed).toBe(true);
+    expect(await bob.nextMatching((frame) => frame.USERS_LEFT !== undefined)).toEqual({
+      USERS_LEFT: ['hal'],
+    });
+  });
+
   it('replays the last 100 public messages, oldest first, to a user who logs in later', async () => {
     const alice = await join('alice');
     const messages: ChatMessage[] = Array.from({ length: HISTORY_MESSAGES + 5 }, (_, i) => [
@@ -181,7 +236,7 @@ describe('stage 2: broadcast server over real sockets', () => {
     client.send({ HELLO: 1 });
     expect((await client.next())?.ERROR).toMatch(/unknown key/);
     client.send({ FEATURES: ['CODE'] });
-    expect((await client.next())?.ERROR).toMatch(/together with USERNAME/);
+    expect((await client.next())?.ERROR).toMatch(/wrong type: FEATURES is sent together with USERNAME/);
     client.send({ USERNAME: 'kim' });
     expect((await client.next())?.USERNAME_ACCEPTED).toBe(true);
     client.send({ USERNAME: 'kim2' });

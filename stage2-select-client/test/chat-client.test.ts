@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { MAX_CONTENT_BYTES, encodeFrame, frameBytes } from '#shared';
+import { FrameDecoder, MAX_CONTENT_BYTES, decodePayload, encodeFrame, frameBytes } from '#shared';
 import { ChatClient } from '../src/chat-client.ts';
 import { messageWithText, nextEvent, startChat } from './chat-fixture.ts';
 
@@ -176,6 +176,72 @@ describe('stage 2: ChatClient against a foreign server (raw bytes)', () => {
     expect((await login).accepted).toBe(true);
     socket.write(encodeFrame({ MESSAGES: [['ivy', 'henry', 1732233600, 'just you']] }));
     expect(await nextEvent(client, 'message')).toEqual([['ivy', 'henry', 1732233600, 'just you'], true]);
+    await client.close();
+  });
+
+  /** Decodes what the client sends to the raw server, and answers each frame with `answer(frame)`. */
+  function answering(socket: net.Socket, answer: (frame: Record<string, unknown>) => object) {
+    const frames: Record<string, unknown>[] = [];
+    const decoder = new FrameDecoder({
+      onFrame: (payload) => {
+        const frame = decodePayload(payload);
+        frames.push(frame);
+        socket.write(encodeFrame(answer(frame)));
+      },
+      onError: () => socket.destroy(),
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    return frames;
+  }
+  /** A server that knows only the base keys and refuses any other with a plain ERROR. */
+  const refusingFeatures = (frame: Record<string, unknown>) =>
+    Object.hasOwn(frame, 'FEATURES')
+      ? { ERROR: 'unknown key FEATURES' }
+      : { USERNAME_ACCEPTED: true, INFO: 'hi', USER_LIST: [frame.USERNAME], MESSAGES: [] };
+
+  it('retries a login once without FEATURES, on the same connection, when a server answers it with a plain ERROR', async () => {
+    const connection = accepted();
+    const client = await ChatClient.connect('127.0.0.1', port);
+    const socket = await connection;
+    const frames = answering(socket, refusingFeatures);
+    const errors: string[] = [];
+    client.on('serverError', (text) => errors.push(text));
+    expect(await client.login('kim', ['CODE'])).toEqual({
+      accepted: true,
+      info: 'hi',
+      users: ['kim'],
+      history: [],
+      features: [],
+    });
+    expect(frames).toEqual([{ USERNAME: 'kim', FEATURES: ['CODE'] }, { USERNAME: 'kim' }]);
+    expect(client.name).toBe('kim');
+    expect(errors).toEqual([]); // the ERROR was about the login's FEATURES, not something to show
+    await client.close();
+  });
+
+  it('reports a refusal when the login without FEATURES is refused too, after exactly one retry', async () => {
+    const connection = accepted();
+    const client = await ChatClient.connect('127.0.0.1', port);
+    const socket = await connection;
+    const frames = answering(socket, (frame) =>
+      Object.hasOwn(frame, 'FEATURES') ? { ERROR: 'unknown key FEATURES' } : { ERROR: 'no names today' },
+    );
+    expect(await client.login('kim', ['CODE'])).toMatchObject({ accepted: false, info: 'no names today' });
+    expect(frames).toEqual([{ USERNAME: 'kim', FEATURES: ['CODE'] }, { USERNAME: 'kim' }]);
+    // One retry per login: the next login on the connection starts with FEATURES again.
+    expect(await client.login('lou', ['CODE'])).toMatchObject({ accepted: false, info: 'no names today' });
+    expect(frames.slice(2)).toEqual([{ USERNAME: 'lou', FEATURES: ['CODE'] }, { USERNAME: 'lou' }]);
+    await client.close();
+  });
+
+  it('does not retry a login with FEATURES refused by USERNAME_ACCEPTED false: that refuses the name', async () => {
+    const connection = accepted();
+    const client = await ChatClient.connect('127.0.0.1', port);
+    const socket = await connection;
+    const frames = answering(socket, () => ({ USERNAME_ACCEPTED: false, INFO: 'taken' }));
+    expect(await client.login('kim', ['CODE'])).toMatchObject({ accepted: false, info: 'taken' });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // room for a retry that must not come
+    expect(frames).toEqual([{ USERNAME: 'kim', FEATURES: ['CODE'] }]);
     await client.close();
   });
 

@@ -1,4 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import net from 'node:net';
+import { FrameDecoder, decodePayload, encodeFrame, usernameKey, type ChatMessage } from '#shared';
+import { ChatClient } from '../src/chat-client.ts';
 import { LineUi } from '../src/line-ui.ts';
 import { fakeTerminal, messageWithText, nextEvent, pipes, startChat } from './chat-fixture.ts';
 
@@ -173,5 +176,63 @@ describe('stage 2: LineUi with plain streams (pipes and scripts)', () => {
     keyboard.end();
     expect(await ui.login()).toBe(false);
     expect(await ui.done).toBe(1);
+  });
+});
+
+describe('stage 2: LineUi against a server that routes private messages (raw bytes)', () => {
+  let server: net.Server;
+  let port: number;
+  const sockets = new Set<net.Socket>();
+
+  // Like stage 4 for one user: any name is accepted, and a private message to yourself comes back to
+  // you (a note to self), with DEST in your own spelling; a message to anyone else is just taken.
+  beforeEach(async () => {
+    server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      let name = '';
+      const decoder = new FrameDecoder({
+        onFrame: (payload) => {
+          const frame = decodePayload(payload);
+          if (typeof frame.USERNAME === 'string') {
+            name = frame.USERNAME;
+            socket.write(
+              encodeFrame({ USERNAME_ACCEPTED: true, INFO: 'hi', USER_LIST: [name], MESSAGES: [] }),
+            );
+          }
+          const back = ((frame.MESSAGES ?? []) as ChatMessage[])
+            .filter(([, dest]) => usernameKey(dest) === usernameKey(name))
+            .map(([src, , , content]): ChatMessage => [src, name, Math.floor(Date.now() / 1000), content]);
+          if (back.length > 0) socket.write(encodeFrame({ MESSAGES: back }));
+        },
+        onError: () => socket.destroy(),
+      });
+      socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterEach(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('shows a private message to yourself once, when the server delivers it, and others at once', async () => {
+    const { keyboard, display, screen } = pipes();
+    const ui = new LineUi({
+      input: keyboard,
+      output: display,
+      client: await ChatClient.connect('127.0.0.1', port),
+    });
+    expect(await ui.login('alice')).toBe(true);
+    keyboard.end('@Alice note to self\n@bob for bob\n');
+    expect(await ui.done).toBe(0);
+    const lines = screen.text.split('\n');
+    expect(lines.filter((line) => line.includes('note to self'))).toEqual([
+      expect.stringMatching(new RegExp(`^${CLOCK} \\[you → you\\] note to self$`)),
+    ]);
+    expect(lines.filter((line) => line.includes('for bob'))).toEqual([
+      expect.stringMatching(new RegExp(`^${CLOCK} \\[you → bob\\] for bob$`)),
+    ]);
   });
 });

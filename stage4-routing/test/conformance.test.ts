@@ -10,6 +10,6 @@ for (const workers of [2, 0]) {
       const { port } = await server.listen('127.0.0.1', 0);
       return { host: '127.0.0.1', port, close: () => server.close() };
     },
-    { privateMessages: true },
+    { privateMessages: true, msgNameRules: true },
   );
 }

@@ -1,14 +1,12 @@
 import type net from 'node:net';
-import { isProtocolError } from '../error-codes.ts';
-import { FrameDecoder } from '../frame-decoder.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectTcp } from '../net-address.ts';
-import { decodePayload, frameBytes, stringifyAscii } from '../payload-codec.ts';
+import { stringifyAscii } from '../payload-codec.ts';
+import { FrameClient } from '../test-kit/frame-client.ts';
 
 /** A JSON object as a server sent it: the kit assumes nothing about its keys or their types. */
 export type WireFrame = Record<string, unknown>;
 
-/** Frames from a server under test may be large (a long history); this only guards the kit's memory. */
-const PROBE_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const PREVIEW_CHARS = 160;
 const DIAGNOSTIC_FRAMES = 5;
 
@@ -19,53 +17,30 @@ export function previewFrame(frame: unknown): string {
 }
 
 /**
- * The conformance kit's byte-level client. Unlike FrameClient it never throws from a socket listener
- * when a server under test misbehaves: a frame that is not a UTF-8 JSON object, or a broken header,
- * is recorded in `problems` (the runner turns it into a failure). It keeps every frame it received in
- * `received` for checks made after a scenario, and waits skip unrelated frames (a live server has
- * other users), naming what they skipped when they time out.
+ * The conformance kit's client: FrameClient (which never throws from a socket listener: a frame that
+ * is not a UTF-8 JSON object, or a broken header, ends the connection and is kept as its
+ * `framingError`), plus what the kit needs on top. Every frame received stays in `received` for
+ * checks made after a scenario, what the server broke is listed in `problems` (the runner turns it
+ * into a failure), waits skip unrelated frames (a live server has other users) and name what they
+ * skipped when they time out, and the client knows whether it ever sent FEATURES.
  */
-export class ProbeClient {
-  readonly socket: net.Socket;
+export class ProbeClient extends FrameClient<WireFrame> {
   /** Every well-formed frame from the server, in arrival order (waits do not remove from it). */
   readonly received: WireFrame[] = [];
-  /** What the server sent that was not a frame holding a JSON object. */
-  readonly problems: string[] = [];
-  readonly closed: Promise<void>;
-  readonly #queue: WireFrame[] = [];
-  readonly #wakers = new Set<() => void>();
-  #isClosed = false;
   #sentFeatures = false;
 
   private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setNoDelay(true); // split writes must leave as separate segments
-    const decoder = new FrameDecoder({
-      maxFrameBytes: PROBE_MAX_FRAME_BYTES,
-      onFrame: (payload) => this.#onPayload(payload),
-      onError: (error) => {
-        this.problems.push(`server sent a broken frame (${error.code}): ${error.message}`);
-        socket.destroy();
-      },
-    });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('end', () => decoder.end());
-    socket.on('error', () => {}); // a reset is a close like any other here
-    this.closed = new Promise((resolve) =>
-      socket.on('close', () => {
-        this.#isClosed = true;
-        this.#wake();
-        resolve();
-      }),
-    );
+    super(socket);
+    socket.setNoDelay(true); // split writes (writeInPieces) must leave as separate segments
   }
 
-  static async connect(host: string, port: number, timeoutMs = 5_000): Promise<ProbeClient> {
+  static override async connect(host: string, port: number, timeoutMs = 5_000): Promise<ProbeClient> {
     return new ProbeClient(await connectTcp(host, port, timeoutMs));
   }
 
-  get isClosed(): boolean {
-    return this.#isClosed;
+  /** What the server sent that was not a frame holding a JSON object. */
+  get problems(): string[] {
+    return this.framingError ? [this.framingError.message] : [];
   }
 
   /** True once this client sent a FEATURES key: only then may the server use extension keys with it. */
@@ -74,18 +49,9 @@ export class ProbeClient {
   }
 
   /** Sends an object as one frame of UTF-8 JSON (raw UTF-8, or everything non-ASCII as \u escapes). */
-  send(message: object, encoding: 'utf8' | 'ascii' = 'utf8'): void {
+  override send(message: object, encoding: 'utf8' | 'ascii' = 'utf8'): void {
     if (Object.hasOwn(message, 'FEATURES')) this.#sentFeatures = true;
     this.sendPayload(encoding === 'ascii' ? stringifyAscii(message) : JSON.stringify(message));
-  }
-
-  /** Sends a payload framed with its true length (it may be invalid UTF-8 or JSON on purpose). */
-  sendPayload(payload: Uint8Array | string): void {
-    this.sendRaw(frameBytes(payload));
-  }
-
-  sendRaw(bytes: Uint8Array): void {
-    if (!this.socket.destroyed) this.socket.write(bytes);
   }
 
   /** Writes `bytes` as pieces of the given sizes (the rest as a last piece), pausing between writes. */
@@ -93,24 +59,11 @@ export class ProbeClient {
     let offset = 0;
     for (const size of [...sizes, bytes.length]) {
       if (offset >= bytes.length) break;
-      if (this.#isClosed)
+      if (this.isClosed)
         throw new Error(`connection closed after ${offset} of ${bytes.length} bytes were written`);
-      if (offset > 0) await this.#pause(gapMs);
+      if (offset > 0) await sleep(gapMs);
       this.socket.write(bytes.subarray(offset, offset + size));
       offset += size;
-    }
-  }
-
-  /** The next frame, or undefined once the connection is closed; rejects after `timeoutMs`. */
-  async next(timeoutMs: number): Promise<WireFrame | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const frame = this.#queue.shift();
-      if (frame) return frame;
-      if (this.#isClosed) return undefined;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no frame within ${timeoutMs} ms`);
-      await this.#arrival(remaining);
     }
   }
 
@@ -126,11 +79,11 @@ export class ProbeClient {
       try {
         frame = await this.next(Math.max(1, deadline - Date.now()));
       } catch {
-        throw new Error(`no frame with ${what} within ${timeoutMs} ms${this.#describeSkipped(skipped)}`);
+        throw new Error(`no frame with ${what} within ${timeoutMs} ms${describeSkipped(skipped)}`);
       }
       if (!frame)
         throw new Error(
-          `the server closed the connection while we waited for ${what}${this.#describeSkipped(skipped)}`,
+          `the server closed the connection while we waited for ${what}${describeSkipped(skipped)}`,
         );
       if (match(frame)) return frame;
       skipped.push(frame);
@@ -144,70 +97,21 @@ export class ProbeClient {
   async expectNone(what: string, match: (frame: WireFrame) => boolean, ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const hit = this.#queue.find(match);
+      const hit = this.buffered.find(match);
       if (hit) throw new Error(`${what}: ${previewFrame(hit)}`);
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || this.#isClosed) return; // closed: nothing more can arrive
-      await this.#arrival(remaining);
+      if (remaining <= 0 || this.isClosed) return; // closed: nothing more can arrive
+      await this.arrival(remaining);
     }
   }
 
-  /** Resolves true if the connection is closed (by either side) within `timeoutMs`. */
-  async waitClosed(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.#isClosed && Date.now() < deadline) await this.#arrival(deadline - Date.now());
-    return this.#isClosed;
-  }
-
-  /** Half-closes politely (FIN): what a client that leaves does. */
-  close(): void {
-    this.socket.end();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  #onPayload(payload: Buffer): void {
-    let frame: WireFrame;
-    try {
-      frame = decodePayload(payload);
-    } catch (error) {
-      const why = isProtocolError(error) ? error.code : String(error);
-      this.problems.push(
-        `server sent a frame that is not a UTF-8 JSON object (${why}): ${previewFrame(payload.toString('latin1'))}`,
-      );
-      return;
-    }
+  protected override onFrameReceived(frame: WireFrame): void {
     this.received.push(frame);
-    this.#queue.push(frame);
-    this.#wake();
   }
+}
 
-  /** Resolves when a frame arrives, the connection closes, or `ms` passes, whichever is first. */
-  #arrival(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wakers.add(done);
-    });
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-  }
-
-  #wake(): void {
-    for (const waker of [...this.#wakers]) waker();
-  }
-
-  #describeSkipped(skipped: WireFrame[]): string {
-    if (skipped.length === 0) return ' (nothing else arrived)';
-    const shown = skipped.slice(-DIAGNOSTIC_FRAMES).map(previewFrame).join(', ');
-    return ` (skipped ${skipped.length} other frame(s)${skipped.length > DIAGNOSTIC_FRAMES ? ', last ones' : ''}: ${shown})`;
-  }
+function describeSkipped(skipped: WireFrame[]): string {
+  if (skipped.length === 0) return ' (nothing else arrived)';
+  const shown = skipped.slice(-DIAGNOSTIC_FRAMES).map(previewFrame).join(', ');
+  return ` (skipped ${skipped.length} other frame(s)${skipped.length > DIAGNOSTIC_FRAMES ? ', last ones' : ''}: ${shown})`;
 }

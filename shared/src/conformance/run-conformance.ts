@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ProbeClient } from './probe-client.ts';
 import {
   DEFAULT_CONFORMANCE_PROFILE,
+  REQUIREMENT_NOTES,
   SCENARIOS,
   missingRequirements,
   receivedProblems,
@@ -100,7 +101,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
             id: scenario.id,
             title: scenario.title,
             ok: true,
-            skipped: `the profile lacks ${missing.join(', ')}`,
+            skipped: `needs ${missing.map((requirement) => REQUIREMENT_NOTES[requirement]).join('; ')}`,
             ms: 0,
           }
         : await runScenario(scenario, options, profile);

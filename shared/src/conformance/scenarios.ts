@@ -1,17 +1,20 @@
 import { ERROR_CODES } from '../error-codes.ts';
 import { DEST_ALL, MAX_FRAME_BYTES } from '../limits.ts';
 import { frameBytes } from '../payload-codec.ts';
+import { BASE_SERVER_KEYS } from '../protocol.ts';
 import { previewFrame, type ProbeClient, type WireFrame } from './probe-client.ts';
 
 /**
  * The black-box conformance scenarios (after Ergo's irctest): each one states a behaviour of
  * ../../../PROTOCOL-BASE.md and checks it over real sockets against any server, ours or another
  * student's. So they rely on the base protocol only: never on our extension keys (except in the
- * `extensions` group, which runs only when the server answers FEATURES), never on the wording of INFO
- * or ERROR, and never on how a server groups its keys into frames (waits look for the key they need
- * and skip the rest: USERS_JOINED and USERS_LEFT of other users, chat of a live server). Names and
- * message contents are random, so scenarios can run against a live shared server, and each connection
- * stays far below the rate limit (a burst of 20 frames, then 10/s).
+ * `extensions` group, which runs only when the server answers FEATURES), never on Msg's own rules
+ * that the base leaves open (which names are valid beyond the empty one, whether `Bob` and `bob` are
+ * the same user: those scenarios require `msgNameRules` and are skipped without it), never on the
+ * wording of INFO or ERROR, and never on how a server groups its keys into frames (waits look for the
+ * key they need and skip the rest: USERS_JOINED and USERS_LEFT of other users, chat of a live
+ * server). Names and message contents are random, so scenarios can run against a live shared server,
+ * and each connection stays far below the rate limit (a burst of 20 frames, then 10/s).
  */
 
 /** What the server under test is expected to do beyond the common base. */
@@ -20,16 +23,30 @@ export interface ConformanceProfile {
   privateMessages: boolean;
   /** The server's frame limit: a payload of exactly this many bytes passes its framing layer. */
   maxFrameBytes: number;
+  /**
+   * The server applies Msg's name rules (docs/PROTOCOL.md), which PROTOCOL-BASE.md does not define:
+   * no spaces or control characters, not `ALL`, and names equal in any letter case are one user. Off
+   * for a foreign server, which may rightly accept all of those.
+   */
+  msgNameRules: boolean;
 }
 
 export const DEFAULT_CONFORMANCE_PROFILE: ConformanceProfile = {
   privateMessages: false,
   maxFrameBytes: MAX_FRAME_BYTES,
+  msgNameRules: false,
 };
 
 export type ScenarioGroup = 'login' | 'chat' | 'private' | 'errors' | 'framing' | 'extensions';
 /** A profile capability a scenario needs; without it the scenario is skipped. */
-export type ScenarioRequirement = 'private';
+export type ScenarioRequirement = 'private' | 'msg-name-rules';
+
+/** What each requirement stands for, and how to turn it on (in the skip reason and the CLI's --list). */
+export const REQUIREMENT_NOTES: Record<ScenarioRequirement, string> = {
+  private: 'private messages (profile privateMessages, CLI --private)',
+  'msg-name-rules':
+    "Msg's own name rules, not part of PROTOCOL-BASE.md (profile msgNameRules, CLI --msg-rules)",
+};
 
 /** What a scenario may use; the runner owns (and closes) every connection made through it. */
 export interface ScenarioContext {
@@ -59,20 +76,12 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<void>;
 }
 
-/** The keys a server may send to a client that never sent FEATURES. */
-export const BASE_SERVER_KEYS: readonly string[] = [
-  'USERNAME_ACCEPTED',
-  'INFO',
-  'USER_LIST',
-  'MESSAGES',
-  'USERS_JOINED',
-  'USERS_LEFT',
-  'ERROR',
-];
-
 /** The requirements of `scenario` that `profile` does not meet. */
 export function missingRequirements(scenario: Scenario, profile: ConformanceProfile): ScenarioRequirement[] {
-  const has: Record<ScenarioRequirement, boolean> = { private: profile.privateMessages };
+  const has: Record<ScenarioRequirement, boolean> = {
+    private: profile.privateMessages,
+    'msg-name-rules': profile.msgNameRules,
+  };
   return (scenario.requires ?? []).filter((requirement) => !has[requirement]);
 }
 
@@ -122,7 +131,7 @@ export function baseKeyProblems(frame: WireFrame): string[] {
 export function extensionKeysReceived(client: ProbeClient): { key: string; frame: WireFrame }[] {
   const found: { key: string; frame: WireFrame }[] = [];
   for (const frame of client.received) {
-    for (const key of Object.keys(frame)) if (!BASE_SERVER_KEYS.includes(key)) found.push({ key, frame });
+    for (const key of Object.keys(frame)) if (!BASE_SERVER_KEYS.has(key)) found.push({ key, frame });
   }
   return found;
 }
@@ -381,8 +390,42 @@ const loginScenarios: Scenario[] = [
     },
   },
   {
+    id: 'login.extra-keys-accepted',
+    group: 'login',
+    title:
+      'a login frame carrying a key of its own next to USERNAME (e.g. VERSION) is accepted: a client may send more keys at login',
+    async run(ctx) {
+      const observer = await login(ctx);
+      const client = await ctx.connect();
+      const name = ctx.freshName();
+      client.send({ USERNAME: name, VERSION: 1 });
+      const answer = await client.waitFor(
+        `USERNAME_ACCEPTED (the answer to a login with VERSION)`,
+        (frame) => has('USERNAME_ACCEPTED')(frame) || has('ERROR')(frame),
+        ctx.replyMs,
+      );
+      checkEqual(
+        answer.USERNAME_ACCEPTED,
+        true,
+        `a login with an extra key must be accepted (PROTOCOL-BASE: "a client may send more keys at login"): ${previewFrame(answer)}`,
+      );
+      await assertStillChatting(ctx, { client, name, accept: answer }, observer);
+    },
+  },
+  {
+    id: 'login.empty-name-refused',
+    group: 'login',
+    title: 'the empty name is refused, and a valid one then succeeds on the same connection',
+    async run(ctx) {
+      const client = await ctx.connect();
+      await expectRefused(ctx, client, '', 'the empty name must be refused');
+      await login(ctx, ctx.freshName(), client);
+    },
+  },
+  {
     id: 'login.case-variant-refused',
     group: 'login',
+    requires: ['msg-name-rules'],
     title: "a name differing only in letter case from an online one ('Bob' vs 'bob') is refused",
     async run(ctx) {
       const holder = await login(ctx);
@@ -394,8 +437,9 @@ const loginScenarios: Scenario[] = [
   {
     id: 'login.invalid-names-refused',
     group: 'login',
+    requires: ['msg-name-rules'],
     title:
-      "invalid names (with a space, a newline, a control character; empty; 'ALL') are refused, and a valid one then succeeds on the same connection",
+      "names that Msg's rules forbid (with a space, a newline, a control character; 'ALL') are refused, and a valid one then succeeds on the same connection",
     async run(ctx) {
       const client = await ctx.connect();
       const base = ctx.freshName();
@@ -403,7 +447,6 @@ const loginScenarios: Scenario[] = [
         [`${base} x`, 'a name with a space'],
         [`${base}\nx`, 'a name with a newline'],
         [`${base}\u0007x`, 'a name with a control character'],
-        ['', 'the empty name'],
         [DEST_ALL, `${DEST_ALL}, the broadcast destination`],
       ];
       for (const [name, what] of invalid) await expectRefused(ctx, client, name, `${what} must be refused`);
