@@ -31,6 +31,11 @@ export interface BenchOptions {
   contentBytes?: number;
   /** Clients that decode every frame; 'all' checks every message at every client (tests). */
   sampled?: number | 'all';
+  /**
+   * In the latency phase every client decodes: samples and exact checks at every receiver (for
+   * workloads where the sampled clients see few messages, e.g. direct). Default false.
+   */
+  latencyDecodeAll?: boolean;
   /** Modules registering extra kinds or workloads (absolute paths), passed on to the children. */
   modules?: readonly string[];
   /** Extra node flags for the server children (e.g. --cpu-prof). */
@@ -80,6 +85,7 @@ export interface BenchSettings {
   messages: (clients: number) => number;
   rate: (clients: number) => number;
   sampled: number | 'all';
+  latencyDecodeAll: boolean;
   /** How long a phase may take before it is reported as incomplete. */
   phaseTimeoutMs: number;
 }
@@ -97,6 +103,7 @@ export function benchSettings(options: BenchOptions): BenchSettings {
     messages: options.messages ?? ((n) => (quick ? 100 : Math.max(100, Math.round(2_000_000 / n)))),
     rate: options.rate ?? ((n) => Math.max(1, Math.round((quick ? 4_000 : 20_000) / n))),
     sampled: options.sampled ?? 8,
+    latencyDecodeAll: options.latencyDecodeAll ?? false,
     phaseTimeoutMs: quick ? 20_000 : 120_000,
   };
 }
@@ -188,6 +195,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
           rate: settings.rate(clients),
           durationMs: settings.latencyMs,
           timeoutMs: settings.phaseTimeoutMs,
+          decodeAll: settings.latencyDecodeAll,
         });
         say(
           `latency at ${row.latency.rate} msg/s: p50 ${row.latency.p50Ms.toFixed(2)} ms, p99 ${row.latency.p99Ms.toFixed(2)} ms, ` +
@@ -245,16 +253,18 @@ export function machineLine(): string {
 }
 
 /**
- * The result table: server | N | delivered msg/s (median run) | ratio to baseline | p50 | p99, then
- * the spread of the throughput runs, the latency phase's offered load, and for the median throughput
- * run: the CPU both processes used, the server's CPU per delivered frame, frames per server write.
+ * The result table: server | N | delivered msg/s (median run) | ratio to each baseline | p50 | p99,
+ * then the spread of the throughput runs, the latency phase's offered load (messages/s x receivers of
+ * each), and for the median throughput run: the CPU both processes used, the server's CPU per
+ * delivered frame, frames per server write. `baseline`: one kind or several (a ratio column each).
  */
-export function formatTable(rows: readonly BenchRow[], baseline: string): string {
+export function formatTable(rows: readonly BenchRow[], baseline: string | readonly string[]): string {
+  const baselines = typeof baseline === 'string' ? [baseline] : baseline;
   const header = [
     'server',
     'N',
     'delivered msg/s',
-    `ratio to ${baseline}`,
+    ...baselines.map((each) => `ratio to ${each}`),
     'p50 ms',
     'p99 ms',
     'runs min-max',
@@ -264,23 +274,30 @@ export function formatTable(rows: readonly BenchRow[], baseline: string): string
     'frames/write',
     'check',
   ];
-  const numeric = new Set([1, 2, 3, 4, 5]);
+  const numeric = new Set(Array.from({ length: 4 + baselines.length }, (_, column) => column + 1));
   const lines = rows.map((row) => {
-    const base = rows.find((each) => each.kind === baseline && each.clients === row.clients)?.throughput
-      ?.deliveredPerSecond;
     const rate = row.throughput?.deliveredPerSecond;
-    const ratio =
-      base && rate && Number.isFinite(base) && Number.isFinite(rate) ? `${(rate / base).toFixed(2)}x` : '-';
+    const ratios = baselines.map((name) => {
+      const base = rows.find((each) => each.kind === name && each.clients === row.clients)?.throughput
+        ?.deliveredPerSecond;
+      return base && rate && Number.isFinite(base) && Number.isFinite(rate)
+        ? `${(rate / base).toFixed(2)}x`
+        : '-';
+    });
     const rates = row.throughputRuns.map((run) => run.deliveredPerSecond).filter(Number.isFinite);
+    // Receivers of each message: N for a broadcast, 1 for a private message.
+    const fanOut = row.latency
+      ? Math.round(row.latency.check.expectedDeliveries / Math.max(1, row.latency.messages))
+      : 0;
     return [
       row.kind,
       String(row.clients),
       formatRate(rate ?? Number.NaN),
-      ratio,
+      ...ratios,
       ms(row.latency?.p50Ms),
       ms(row.latency?.p99Ms),
       rates.length > 1 ? `${formatRate(Math.min(...rates))}-${formatRate(Math.max(...rates))}` : '-',
-      row.latency ? `${row.latency.rate} msg/s x ${row.clients}` : '-',
+      row.latency ? `${row.latency.rate} msg/s x ${fanOut}` : '-',
       `${pct(row.throughput?.serverCpuPct)} / ${pct(row.throughput?.loadgenCpuPct)}`,
       ns(row.throughput?.serverCpuNsPerDelivery),
       perCall(row.throughput?.check.deliveries ?? 0, row.throughput?.serverWrites),

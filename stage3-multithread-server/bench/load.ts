@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeFrame } from '#shared';
+import { encodeFrame, encodeFrameText, stringifyAscii } from '#shared';
 import { FrameTap } from './frame-tap.ts';
 import { BENCH_HOST } from './server-kinds.ts';
 import type { Route, Workload } from './workloads.ts';
@@ -87,6 +87,12 @@ export interface LatencyOptions {
   senders: number;
   contentBytes?: number;
   timeoutMs?: number;
+  /**
+   * Every client decodes every frame during this phase (not only the sampled ones): latency samples
+   * and the exact per-message checks at every receiver. For workloads where a sampled client sees few
+   * of the messages (direct). Default false.
+   */
+  decodeAll?: boolean;
 }
 
 export interface LatencyResult {
@@ -103,6 +109,8 @@ export interface LatencyResult {
 interface Client {
   readonly index: number;
   readonly name: string;
+  /** The name as a JSON string literal (ASCII, escaped once): message frames are built as text. */
+  readonly nameJson: string;
   readonly socket: net.Socket;
   readonly tap: FrameTap;
   readonly sampled: boolean;
@@ -121,6 +129,8 @@ interface Phase {
   readonly expected: Int32Array;
   readonly base: Float64Array;
   readonly recordLatency: boolean;
+  /** Every client decodes (and is checked message by message), not only the sampled ones. */
+  readonly decodeAll: boolean;
   readonly latencies: number[];
   readonly problems: string[];
   remaining: number;
@@ -215,6 +225,7 @@ export class LoadClients {
       const client: Client = {
         index,
         name,
+        nameJson: stringifyAscii(name),
         socket,
         sampled,
         tap: new FrameTap((payload) => this.#onPayload(client, payload, resolve, reject)),
@@ -340,7 +351,13 @@ export class LoadClients {
     return spread(Math.max(1, Math.min(count, this.#clients.length)), this.#clients.length);
   }
 
-  #beginPhase(workload: Workload, messages: number, senders: number[], recordLatency: boolean): Phase {
+  #beginPhase(
+    workload: Workload,
+    messages: number,
+    senders: number[],
+    recordLatency: boolean,
+    decodeAll = false,
+  ): Phase {
     if (this.#failure) throw this.#failure;
     const n = this.#clients.length;
     const routes: Route[] = [];
@@ -360,6 +377,8 @@ export class LoadClients {
       client.target = client.frames + expected[client.index];
       client.complete = expected[client.index] === 0;
       client.seqs = [];
+      // From the next frame on (none is in flight between phases).
+      client.tap.decodeBodies = client.sampled || decodeAll;
       if (!client.complete) remaining++;
     }
     let resolve!: () => void;
@@ -375,6 +394,7 @@ export class LoadClients {
       expected,
       base,
       recordLatency,
+      decodeAll,
       latencies: [],
       problems: [],
       remaining,
@@ -397,9 +417,13 @@ export class LoadClients {
   #frame(phase: Phase, seq: number, sentAt: number, contentBytes: number): { from: Client; frame: Buffer } {
     const route = phase.routes[seq];
     const from = this.#clients[route.from];
-    const dest = route.dest === 'ALL' ? 'ALL' : this.#clients[route.dest].name;
+    const dest = route.dest === 'ALL' ? '"ALL"' : this.#clients[route.dest].nameJson;
+    // CONTENT is printable ASCII without quotes or backslashes, so it needs no escaping; the frame is
+    // the same JSON encodeFrame would write, without its generic (and costly) escaping pass.
     const content = `${CONTENT_TAG} ${phase.id} ${seq} ${sentAt.toFixed(3)} `.padEnd(contentBytes, 'x');
-    const frame = encodeFrame({ MESSAGES: [[from.name, dest, Math.floor(Date.now() / 1000), content]] });
+    const frame = encodeFrameText(
+      `{"MESSAGES":[[${from.nameJson},${dest},${Math.floor(Date.now() / 1000)},"${content}"]]}`,
+    );
     return { from, frame };
   }
 
@@ -417,6 +441,7 @@ export class LoadClients {
     }
     await this.#quiet(AFTER_PHASE_QUIET_MS, performance.now() + 30_000).catch(() => {});
     this.#phase = undefined;
+    if (phase.decodeAll) for (const client of this.#clients) client.tap.decodeBodies = client.sampled;
     return this.#check(phase);
   }
 
@@ -435,7 +460,7 @@ export class LoadClients {
       if (got === want) clientsComplete++;
       else if (got < want) missing += want - got;
       else extra += got - want;
-      if (client.sampled && problems.length < MAX_PROBLEMS) {
+      if ((client.sampled || phase.decodeAll) && problems.length < MAX_PROBLEMS) {
         const trouble = this.#checkSeqs(phase, client);
         if (trouble) problems.push(`${client.name}: ${trouble}`);
       }
@@ -525,7 +550,7 @@ export class LoadClients {
   async latency(options: LatencyOptions): Promise<LatencyResult> {
     const senders = this.#senders(options.senders);
     const messages = Math.max(1, Math.round((options.rate * options.durationMs) / 1000));
-    const phase = this.#beginPhase(options.workload, messages, senders, true);
+    const phase = this.#beginPhase(options.workload, messages, senders, true, options.decodeAll);
     const contentBytes = options.contentBytes ?? 64;
     const interval = 1000 / options.rate;
     const start = performance.now() + 5;
