@@ -3,11 +3,11 @@
 // Every kind and client count in one run, one server child at a time, loopback only; prints the
 // table with ratios to the baseline. Stops by itself (a global deadline) and kills its children on
 // every exit path. See README.md for the method.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchSettings, formatTable, machineLine, runBench } from './harness.ts';
-import { killServerChildren } from './server-process.ts';
+import { guardBenchProcess, killServerChildren, serverProfileArgs } from './server-process.ts';
 import { DEFAULT_KINDS, loadBenchModules, serverKind } from './server-kinds.ts';
 
 const { values } = parseArgs({
@@ -66,30 +66,9 @@ for (const kind of kinds) serverKind(kind);
 for (const n of clients)
   if (n > 5_000) throw new Error(`--clients ${n}: at most 5000 (file descriptors, ports)`);
 
-const maxMs = positiveInt('max-minutes', values['max-minutes']) * 60_000;
-setTimeout(() => {
-  console.error(`main-bench: still running after ${values['max-minutes']} minutes: giving up`);
-  killServerChildren();
-  process.exit(2);
-}, maxMs).unref();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killServerChildren();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (error) => {
-  console.error(error);
-  killServerChildren();
-  process.exit(1);
-});
-
-let serverNodeArgs: string[] = [];
+guardBenchProcess(positiveInt('max-minutes', values['max-minutes']));
 const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
-if (profileDir) {
-  mkdirSync(profileDir, { recursive: true });
-  serverNodeArgs = ['--cpu-prof', '--cpu-prof-dir', profileDir];
-}
+const serverNodeArgs = serverProfileArgs(profileDir);
 
 const options = {
   kinds,

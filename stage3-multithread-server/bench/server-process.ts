@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (where node_modules/tsx is): children run from there. */
@@ -147,4 +147,34 @@ export async function startServerChild(options: StartServerOptions): Promise<Ser
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * For a bench's main: gives up after `maxMinutes`, and on Ctrl-C, SIGTERM or a crash, kills the server
+ * children before exiting, so no run leaves a server behind.
+ */
+export function guardBenchProcess(maxMinutes: number): void {
+  setTimeout(() => {
+    console.error(`main-bench: still running after ${maxMinutes} minutes: giving up`);
+    killServerChildren();
+    process.exit(2);
+  }, maxMinutes * 60_000).unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killServerChildren();
+      process.exit(130);
+    });
+  }
+  process.on('uncaughtException', (error) => {
+    console.error(error);
+    killServerChildren();
+    process.exit(1);
+  });
+}
+
+/** Node flags that make every server child write a CPU profile into `dir` (none without a dir). */
+export function serverProfileArgs(dir: string | undefined): string[] {
+  if (!dir) return [];
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', '--cpu-prof-dir', dir];
 }

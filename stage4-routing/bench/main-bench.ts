@@ -4,7 +4,7 @@
 // one table per workload with ratios to both baselines. It uses the stage 3 harness
 // (stage3-multithread-server/bench/), stops by itself (a global deadline) and kills its children on
 // every exit path. See README.md for the method.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -16,7 +16,11 @@ import {
   type BenchOptions,
   type BenchRow,
 } from '../../stage3-multithread-server/bench/harness.ts';
-import { killServerChildren } from '../../stage3-multithread-server/bench/server-process.ts';
+import {
+  guardBenchProcess,
+  killServerChildren,
+  serverProfileArgs,
+} from '../../stage3-multithread-server/bench/server-process.ts';
 import { loadBenchModules, serverKind } from '../../stage3-multithread-server/bench/server-kinds.ts';
 import { DIRECT_BURST, workloadNamed } from '../../stage3-multithread-server/bench/workloads.ts';
 import { STAGE4_DEFAULT_KINDS, STAGE4_KINDS_MODULE } from './stage4-kinds.ts';
@@ -96,30 +100,9 @@ await loadBenchModules(modules);
 for (const kind of kinds) serverKind(kind);
 const baselines = ['naive', 'coalescing'].filter((kind) => kinds.includes(kind));
 
-const maxMs = positiveInt('max-minutes', values['max-minutes']) * 60_000;
-setTimeout(() => {
-  console.error(`main-bench: still running after ${values['max-minutes']} minutes: giving up`);
-  killServerChildren();
-  process.exit(2);
-}, maxMs).unref();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killServerChildren();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (error) => {
-  console.error(error);
-  killServerChildren();
-  process.exit(1);
-});
-
-let serverNodeArgs: string[] = [];
+guardBenchProcess(positiveInt('max-minutes', values['max-minutes']));
 const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
-if (profileDir) {
-  mkdirSync(profileDir, { recursive: true });
-  serverNodeArgs = ['--cpu-prof', '--cpu-prof-dir', profileDir];
-}
+const serverNodeArgs = serverProfileArgs(profileDir);
 
 const latencyMs = optionalInt('latency-ms');
 const common = {
