@@ -1,4 +1,4 @@
-// Records the counts CI reads; scripts/run-jest.mjs prints them as the very last line
+// Records the counts CI reads; shared/tools/run-jest.mjs prints them as the very last line
 // ("N passed, N failed[, N skipped]"), after jest's own summary.
 const fs = require('node:fs');
 
