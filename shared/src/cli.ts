@@ -35,18 +35,23 @@ export function parseCli(args: string[], defaults: { port: number }): CliOptions
 
 /** Runs `close` on SIGINT or SIGTERM, then exits 0 (1 if closing failed). For main-*.ts only. */
 export function closeOnSignals(close: () => Promise<void>, log = (line: string) => console.log(line)): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${signal}: shutting down`);
-      close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error(error);
-          process.exit(1);
-        },
-      );
-    });
-  }
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C in a terminal signals the whole process group, and a wrapper (tsx) passes it on too: the
+    // same signal can arrive twice. Shutting down once is enough; a repeat must not kill us mid-close.
+    if (closing) return;
+    closing = true;
+    log(`${signal}: shutting down`);
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 /** The server window's line prefix: an ISO time. */

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,9 +32,12 @@ function quote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Runs the program, then says how it ended: tmux's own "Pane is dead" status is not reliable. */
 function shellCommand(pane: PaneSpec): string {
-  return pane.command.map(quote).join(' ');
+  return `${pane.command.map(quote).join(' ')}; printf '\\n[exited with status %s]\\n' $?`;
 }
+
+const EXITED = /\[exited with status (\d+)\]/;
 
 // TMUX unset: the panes' programs must not think they run inside the caller's own tmux.
 const PANE_ENV = ['-e', 'NCURSES_NO_UTF8_ACS=1', '-e', 'TMUX='];
@@ -129,6 +132,15 @@ export class TmuxPanes {
     await this.#tmux('set-option', '-g', 'status-left', ` ${text.replace(/#/g, '##')}`);
   }
 
+  /** Sends a signal to the program a pane runs (the child of the pane's shell). */
+  async signal(label: string, signal: NodeJS.Signals): Promise<void> {
+    const shell = (
+      await this.#tmux('display-message', '-p', '-t', this.#panes.get(label)!, '#{pane_pid}')
+    ).trim();
+    const children = readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/);
+    for (const pid of children.filter(Boolean)) process.kill(Number(pid), signal);
+  }
+
   /** Sends a key such as C-c to a pane. */
   async key(label: string, key: string): Promise<void> {
     await this.#tmux('send-keys', '-t', this.#panes.get(label)!, key);
@@ -137,6 +149,11 @@ export class TmuxPanes {
   /** The pane's text (its scrollback included), as a person would see it. */
   async capture(label: string): Promise<string> {
     return this.#tmux('capture-pane', '-p', '-J', '-S', '-500', '-t', this.#panes.get(label)!);
+  }
+
+  /** Resolves with the exit status of the pane's program once it has exited. */
+  async exitStatus(label: string, timeoutMs = 15_000): Promise<number> {
+    return Number((await this.window(label).waitFor(EXITED, timeoutMs))[1]);
   }
 
   /** Every pane's text, by label. */

@@ -61,8 +61,15 @@ async function inTmux(): Promise<boolean> {
       narrate: (text) => panes.caption(text),
       pause: () => sleep(Number(process.env.MSG_DEMO_PAUSE_MS ?? 1_500)),
     });
-    await panes.key('server', 'C-c');
-    await windows.server.waitFor(/SIGINT: shutting down/);
+    // Each client has left by itself (/quit); then the server is stopped with SIGTERM (as a service
+    // manager would; Ctrl-C in a pane signals tsx, its child and esbuild's service all at once).
+    const clientCodes = await Promise.all(NAMES.map((name) => panes.exitStatus(name)));
+    await panes.signal('server', 'SIGTERM');
+    const serverCode = await panes.exitStatus('server');
+    const allExitedCleanly = [...clientCodes, serverCode].every((code) => code === 0);
+    console.log(
+      `exit codes: alice ${clientCodes[0]}, bob ${clientCodes[1]}, carol ${clientCodes[2]}, server ${serverCode}`,
+    );
     const carolSawPrivate = /lunch at noon/.test(await panes.capture('carol'));
     const bobSawSpoof = /this is bob, honest/.test(await panes.capture('bob'));
     await panes.caption(
@@ -73,7 +80,7 @@ async function inTmux(): Promise<boolean> {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(process.env.MSG_DEMO_CAPTURE, JSON.stringify(await panes.captureAll(), null, 2));
     }
-    return !carolSawPrivate && !bobSawSpoof;
+    return !carolSawPrivate && !bobSawSpoof && allExitedCleanly;
   } finally {
     await panes.close();
     viewer?.kill();
