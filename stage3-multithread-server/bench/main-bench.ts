@@ -7,7 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchSettings, formatTable, machineLine, runBench } from './harness.ts';
-import { guardBenchProcess, killServerChildren, serverProfileArgs } from './server-process.ts';
+import {
+  commonBenchOptions,
+  guardBenchProcess,
+  killServerChildren,
+  serverProfileArgs,
+} from './server-process.ts';
 import { DEFAULT_KINDS, loadBenchModules, serverKind } from './server-kinds.ts';
 
 const { values } = parseArgs({
@@ -23,12 +28,7 @@ const { values } = parseArgs({
     repeats: { type: 'string' },
     messages: { type: 'string' },
     rate: { type: 'string' },
-    'latency-ms': { type: 'string' },
-    module: { type: 'string', multiple: true, default: [] },
-    'cpu-prof': { type: 'string' },
-    'max-minutes': { type: 'string', default: '30' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
+    ...commonBenchOptions(30),
   },
   strict: true,
 });

@@ -178,3 +178,15 @@ export function serverProfileArgs(dir: string | undefined): string[] {
   mkdirSync(dir, { recursive: true });
   return ['--cpu-prof', '--cpu-prof-dir', dir];
 }
+
+/** The command-line options every bench main takes (spread into its parseArgs options). */
+export function commonBenchOptions(defaultMaxMinutes: number) {
+  return {
+    'latency-ms': { type: 'string' },
+    module: { type: 'string', multiple: true, default: [] as string[] },
+    'cpu-prof': { type: 'string' },
+    'max-minutes': { type: 'string', default: String(defaultMaxMinutes) },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  } as const;
+}

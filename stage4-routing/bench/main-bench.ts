@@ -17,6 +17,7 @@ import {
   type BenchRow,
 } from '../../stage3-multithread-server/bench/harness.ts';
 import {
+  commonBenchOptions,
   guardBenchProcess,
   killServerChildren,
   serverProfileArgs,
@@ -41,12 +42,7 @@ const { values } = parseArgs({
     'direct-window': { type: 'string' },
     'direct-rate': { type: 'string' },
     'broadcast-rate': { type: 'string' },
-    'latency-ms': { type: 'string' },
-    module: { type: 'string', multiple: true, default: [] },
-    'cpu-prof': { type: 'string' },
-    'max-minutes': { type: 'string', default: '15' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
+    ...commonBenchOptions(15),
   },
   strict: true,
 });
