@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type { Connection } from './connection.ts';
 import { ProtocolError } from './error-codes.ts';
 import { FrameDecoder } from './frame-decoder.ts';
 import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from './limits.ts';
@@ -54,9 +55,12 @@ function scheduleFlush(socket: FramedSocket): void {
  * limits of ../RELIABILITY.md: frame size and completion deadline (via FrameDecoder), the send-queue
  * cap with write coalescing, and per-frame rate limiting by pausing the socket ("fakelag").
  */
-export class FramedSocket {
+export class FramedSocket implements Connection {
   readonly socket: net.Socket;
   readonly remote: string;
+  readonly remoteAddress: string;
+  /** A TLS socket (tls.TLSSocket is a net.Socket with `encrypted` set). */
+  readonly isSecure: boolean;
   readonly #options: FramedSocketOptions;
   readonly #decoder: FrameDecoder;
   readonly #frameTimeoutMs: number;
@@ -85,6 +89,8 @@ export class FramedSocket {
     this.socket = socket;
     this.#options = options;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.isSecure = (socket as { encrypted?: boolean }).encrypted === true;
     this.#frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS;
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
     this.#tokens = options.rateLimit?.burst ?? 0;

@@ -5,6 +5,7 @@ export * from './payload-codec.ts';
 export * from './protocol.ts';
 export * from './usernames.ts';
 export * from './net-address.ts';
+export * from './connection.ts';
 export * from './framed-socket.ts';
 export * from './cli.ts';
 export * from './terminal-text.ts';

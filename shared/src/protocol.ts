@@ -19,6 +19,30 @@ export interface WhoAnswer {
   known: boolean;
 }
 
+/** Extension (RECEIPTS): what became of one message a client sent, in the order it sent them. */
+export interface Receipt {
+  /** The server id of the stored message; null when it was refused (nothing stored). */
+  id: number | null;
+  dest: string;
+  /** delivered: handed to every recipient online; queued: kept for an offline recipient; refused. */
+  status: 'delivered' | 'queued' | 'refused';
+  /** Why it was queued or refused, for people. */
+  reason?: string;
+}
+
+/** Extension (ACCOUNTS): who the connection is logged in as. */
+export interface AccountState {
+  name: string;
+  /** A registered name (password) rather than a guest. */
+  registered: boolean;
+}
+
+/** Extension (ACCOUNTS): a password change. */
+export interface PasswordChange {
+  old: string;
+  new: string;
+}
+
 export interface ClientFrame {
   USERNAME?: string;
   MESSAGES?: ChatMessage[];
@@ -26,7 +50,26 @@ export interface ClientFrame {
   FEATURES?: string[];
   /** Extension: ask whether a user is online, or when they were last seen. */
   WHO?: string;
+  /** Extension (ACCOUNTS), with USERNAME: the password of a registered name. */
+  PASSWORD?: string;
+  /** Extension (ACCOUNTS): register a name with this password (with USERNAME: that name; after login: yours). */
+  REGISTER?: string;
+  /** Extension (ACCOUNTS): change your password. */
+  PASSWD?: PasswordChange;
+  /** Extension (ACCOUNTS), with USERNAME: a guest's resume token from an earlier login. */
+  RESUME?: string;
+  /** Extension (RECEIPTS), with USERNAME: the last message id seen; what came after is replayed. */
+  SINCE?: number;
 }
+
+/** Client keys that only make sense in the frame that carries USERNAME. */
+export const LOGIN_KEYS: ReadonlySet<keyof ClientFrame> = new Set<keyof ClientFrame>([
+  'USERNAME',
+  'FEATURES',
+  'PASSWORD',
+  'RESUME',
+  'SINCE',
+]);
 
 export interface ServerFrame {
   USERNAME_ACCEPTED?: boolean;
@@ -42,6 +85,16 @@ export interface ServerFrame {
   CODE?: string;
   /** Extension: answer to WHO. */
   WHO?: WhoAnswer;
+  /** Extension (RECEIPTS): the server id of each message in MESSAGES, in the same order. */
+  IDS?: number[];
+  /** Extension (RECEIPTS): the MESSAGES of this frame arrived while the user was away. */
+  AWAY?: boolean;
+  /** Extension (RECEIPTS): what became of the messages the client sent, in its order. */
+  RECEIPTS?: Receipt[];
+  /** Extension (ACCOUNTS): who this connection is logged in as (with the accept, and after REGISTER). */
+  ACCOUNT?: AccountState;
+  /** Extension (ACCOUNTS): a guest's token; sent back with USERNAME as RESUME it proves the same guest. */
+  RESUME?: string;
 }
 
 export interface ProtocolLimits {
@@ -55,7 +108,23 @@ export const DEFAULT_PROTOCOL_LIMITS: ProtocolLimits = {
 };
 
 /** Extension feature names a server of this project may offer. */
-export const FEATURE_NAMES = ['WHO', 'CODE'] as const;
+export const FEATURE_NAMES = ['WHO', 'CODE', 'ACCOUNTS', 'RECEIPTS'] as const;
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/** The server keys each feature enables: a client that did not ask for the feature never sees them. */
+export const FEATURE_SERVER_KEYS: Readonly<Record<FeatureName, readonly (keyof ServerFrame)[]>> = {
+  CODE: ['CODE'],
+  WHO: ['WHO'],
+  ACCOUNTS: ['ACCOUNT', 'RESUME'],
+  RECEIPTS: ['IDS', 'AWAY', 'RECEIPTS'],
+};
+
+/** Which feature a server extension key belongs to (FEATURES itself: answered to whoever sent FEATURES). */
+export const FEATURE_OF_SERVER_KEY: ReadonlyMap<string, FeatureName> = new Map(
+  Object.entries(FEATURE_SERVER_KEYS).flatMap(([feature, keys]) =>
+    keys.map((key) => [key, feature as FeatureName] as const),
+  ),
+);
 const MAX_FEATURES = 32;
 const MAX_SHORT_STRING = 256;
 
@@ -108,23 +177,69 @@ const chatMessage: Validator<ChatMessage> = (value, key, limits) => {
   ];
 };
 
+const record = (value: unknown, key: string): Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badType(key, 'an object');
+  return value as Record<string, unknown>;
+};
+
 const boolean: Validator<boolean> = (value, key) => {
   if (typeof value !== 'boolean') throw badType(key, 'true or false');
   return value;
 };
 
 const whoAnswer: Validator<WhoAnswer> = (value, key, limits) => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badType(key, 'an object');
-  const record = value as Record<string, unknown>;
-  const lastSeen = record.lastSeen;
+  const fields = record(value, key);
+  const lastSeen = fields.lastSeen;
   if (lastSeen !== null && (typeof lastSeen !== 'number' || !Number.isSafeInteger(lastSeen))) {
     throw badType(`${key}.lastSeen`, 'an integer or null');
   }
   return {
-    name: shortString(record.name, `${key}.name`, limits),
-    online: boolean(record.online, `${key}.online`, limits),
-    known: boolean(record.known, `${key}.known`, limits),
+    name: shortString(fields.name, `${key}.name`, limits),
+    online: boolean(fields.online, `${key}.online`, limits),
+    known: boolean(fields.known, `${key}.known`, limits),
     lastSeen,
+  };
+};
+
+const messageId: Validator<number> = (value, key) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw badType(key, 'a whole number >= 0 (a message id)');
+  }
+  return value;
+};
+
+/** A password: text of 1 to 256 bytes (longer ones only cost hashing time). */
+const password: Validator<string> = (value, key) => {
+  const checked = text(value, key, MAX_SHORT_STRING);
+  if (checked.length === 0) throw new ProtocolError('ERR_EMPTY', `${key} is empty`);
+  return checked;
+};
+
+const passwordChange: Validator<PasswordChange> = (value, key, limits) => {
+  const fields = record(value, key);
+  return { old: password(fields.old, `${key}.old`, limits), new: password(fields.new, `${key}.new`, limits) };
+};
+
+const RECEIPT_STATUSES = new Set(['delivered', 'queued', 'refused']);
+const receipt: Validator<Receipt> = (value, key, limits) => {
+  const fields = record(value, key);
+  if (typeof fields.status !== 'string' || !RECEIPT_STATUSES.has(fields.status)) {
+    throw badType(`${key}.status`, 'delivered, queued or refused');
+  }
+  const out: Receipt = {
+    id: fields.id === null ? null : messageId(fields.id, `${key}.id`, limits),
+    dest: shortString(fields.dest, `${key}.dest`, limits),
+    status: fields.status as Receipt['status'],
+  };
+  if (fields.reason !== undefined) out.reason = text(fields.reason, `${key}.reason`, limits.maxContentBytes);
+  return out;
+};
+
+const accountState: Validator<AccountState> = (value, key, limits) => {
+  const fields = record(value, key);
+  return {
+    name: shortString(fields.name, `${key}.name`, limits),
+    registered: boolean(fields.registered, `${key}.registered`, limits),
   };
 };
 
@@ -142,6 +257,11 @@ const CLIENT_KEYS: { [K in keyof ClientFrame]-?: Validator<NonNullable<ClientFra
   MESSAGES: messages,
   FEATURES: features,
   WHO: shortString,
+  PASSWORD: password,
+  REGISTER: password,
+  PASSWD: passwordChange,
+  RESUME: shortString,
+  SINCE: messageId,
 };
 
 const SERVER_KEYS: { [K in keyof ServerFrame]-?: Validator<NonNullable<ServerFrame[K]>> } = {
@@ -155,6 +275,11 @@ const SERVER_KEYS: { [K in keyof ServerFrame]-?: Validator<NonNullable<ServerFra
   FEATURES: features,
   CODE: shortString,
   WHO: whoAnswer,
+  IDS: list(messageId, () => Number.MAX_SAFE_INTEGER, true),
+  AWAY: boolean,
+  RECEIPTS: list(receipt, () => Number.MAX_SAFE_INTEGER, true),
+  ACCOUNT: accountState,
+  RESUME: shortString,
 };
 
 export const CLIENT_KEY_NAMES = Object.keys(CLIENT_KEYS) as (keyof ClientFrame)[];

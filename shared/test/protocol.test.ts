@@ -266,13 +266,28 @@ describe('shared: protocol parseServerFrame', () => {
 
 describe('shared: protocol key tables', () => {
   it('list every base key and the extension keys, each table in its direction', () => {
-    expect([...CLIENT_KEY_NAMES].sort()).toEqual(['FEATURES', 'MESSAGES', 'USERNAME', 'WHO']);
+    expect([...CLIENT_KEY_NAMES].sort()).toEqual([
+      'FEATURES',
+      'MESSAGES',
+      'PASSWD',
+      'PASSWORD',
+      'REGISTER',
+      'RESUME',
+      'SINCE',
+      'USERNAME',
+      'WHO',
+    ]);
     expect([...SERVER_KEY_NAMES].sort()).toEqual([
+      'ACCOUNT',
+      'AWAY',
       'CODE',
       'ERROR',
       'FEATURES',
+      'IDS',
       'INFO',
       'MESSAGES',
+      'RECEIPTS',
+      'RESUME',
       'USERNAME_ACCEPTED',
       'USERS_JOINED',
       'USERS_LEFT',

@@ -80,6 +80,10 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
     }
   };
 
+  const notOffered = (key: keyof ClientFrame) => () => {
+    throw new ProtocolError('ERR_UNKNOWN_KEY', `${key} is not offered by the stage 2 server`);
+  };
+
   // One handler per client key, run in this order (USERNAME before MESSAGES when they ride together).
   // The mapped type makes the table complete: a new ClientFrame key without a handler does not compile.
   const handlers: { [K in keyof ClientFrame]-?: (session: Session, frame: ClientFrame) => void } = {
@@ -130,9 +134,12 @@ export function createBroadcastServer(options: BroadcastServerOptions = {}): Bro
       }
       broadcast({ MESSAGES: stamped });
     },
-    WHO() {
-      throw new ProtocolError('ERR_UNKNOWN_KEY', 'WHO is not offered by the stage 2 server');
-    },
+    WHO: notOffered('WHO'),
+    PASSWORD: notOffered('PASSWORD'),
+    REGISTER: notOffered('REGISTER'),
+    PASSWD: notOffered('PASSWD'),
+    RESUME: notOffered('RESUME'),
+    SINCE: notOffered('SINCE'),
   };
   const order = Object.keys(handlers) as (keyof ClientFrame)[];
 

@@ -4,6 +4,8 @@ import {
   FRAME_TIMEOUT_MS,
   FramedSocket,
   LOGIN_TIMEOUT_MS,
+  type Connection,
+  type ConnectionEvents,
   MAX_FRAME_BYTES,
   MAX_QUEUED_BYTES,
   ProtocolError,
@@ -20,9 +22,9 @@ import {
   type RateLimit,
 } from '#shared';
 import { registerRoom } from './features/room.ts';
-import { Hub, type Outbox } from './hub.ts';
+import { Hub, type HubOptions, type Outbox } from './hub.ts';
 import { InlineSessionHost, type SessionHost, type SessionHostEvents } from './session-host.ts';
-import type { ConnId, SessionIntent, SessionOptions } from './thread-messages.ts';
+import type { ConnId, HubReply, SessionIntent, SessionOptions } from './thread-messages.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Frames of one connection waiting for its session's worker before the server stops reading it. */
@@ -45,13 +47,33 @@ export interface ChatServerOptions {
   rateLimit?: RateLimit | null;
   protocolLimits?: Partial<ProtocolLimits>;
   maxHistory?: number;
+  /** More Hub options (stage 5: presence batching). */
+  hub?: Partial<Pick<HubOptions, 'presenceBatchMs' | 'maxHistoryStoredBytes' | 'maxHistoryBytes'>>;
   /** `/burn <ms>` and `/crash` contents, for tests and the demo only. */
   faultCommands?: boolean;
   now?: () => number;
 }
 
+/** What a socket transport (TCP, TLS) needs to frame its connections. */
+export interface SocketLimits {
+  maxFrameBytes: number;
+  frameTimeoutMs: number;
+  maxQueuedBytes: number;
+  rateLimit: RateLimit | null;
+}
+
 export interface ChatServer {
+  /** Listens on TCP (the base protocol's transport). */
   listen(host: string, port: number): Promise<net.AddressInfo>;
+  /**
+   * Attaches a connection from any transport: `open` builds it around the core's events. False when
+   * the server is full (nothing attached: the transport refuses the peer its own way).
+   */
+  attach(open: (events: ConnectionEvents) => Connection): boolean;
+  /** Wraps an accepted socket (plain or TLS) as a framed connection; refuses it when full. */
+  attachSocket(socket: net.Socket): void;
+  readonly socketLimits: SocketLimits;
+  /** Stops listening, tells every connection (ERR_SERVER_SHUTDOWN), stops the sessions. */
   close(): Promise<void>;
   readonly hub: Hub;
   /** How many connections are open (logged in or not). */
@@ -71,7 +93,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   const workerCount = options.workers ?? os.availableParallelism();
   const loginTimeoutMs = options.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
   const maxConnections = options.maxConnections ?? 10_000;
-  const sockets = new Map<ConnId, FramedSocket>();
+  const sockets = new Map<ConnId, Connection>();
   const loginTimers = new Map<ConnId, NodeJS.Timeout>();
   let nextConn = 1;
 
@@ -85,6 +107,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     log,
     maxHistory: options.maxHistory,
     now: options.now,
+    ...options.hub,
   });
   for (const register of options.features ?? [registerRoom]) register(hub);
 
@@ -110,18 +133,26 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         sockets.get(conn)?.send(encodeFrameText(intent.json));
         break;
       case 'login': {
-        if (!sockets.get(conn)?.isOpen) return;
-        const reply = hub.login(conn, intent.name, intent.features);
-        if (reply.kind === 'login-accepted') {
-          clearTimeout(loginTimers.get(conn));
-          loginTimers.delete(conn);
-        }
-        host.hubReply(conn, reply);
+        const connection = sockets.get(conn);
+        if (!connection?.isOpen) return;
+        const peer = { address: connection.remoteAddress, isSecure: connection.isSecure };
+        const reply = hub.requestLogin(conn, intent.name, intent.features, intent.credentials, peer);
+        if (reply instanceof Promise) void reply.then((settled) => answerLogin(conn, settled));
+        else answerLogin(conn, reply);
         break;
       }
       default:
         hub.dispatch(conn, intent);
     }
+  };
+
+  const answerLogin = (conn: ConnId, reply: HubReply): void => {
+    if (!sockets.has(conn)) return; // gone while a login gate decided
+    if (reply.kind === 'login-accepted') {
+      clearTimeout(loginTimers.get(conn));
+      loginTimers.delete(conn);
+    }
+    host.hubReply(conn, reply);
   };
 
   const sessionOptions: SessionOptions = {
@@ -147,37 +178,32 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
       ? new WorkerPool(workerCount, sessionOptions, events, log)
       : new InlineSessionHost(sessionOptions, events);
 
-  // allowHalfOpen: a client may send, shut down its side, and still read the answers (onPeerEnd).
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    if (sockets.size >= maxConnections) {
-      socket.on('error', () => {}); // a reset from a refused client is no reason to crash
-      socket.end(encodeFrame(errorFrame(new ProtocolError('ERR_SERVER_FULL'), false)));
-      const timer = setTimeout(() => socket.destroy(), 1_000);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-      return;
-    }
+  const socketLimits: SocketLimits = {
+    maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
+    frameTimeoutMs: options.frameTimeoutMs ?? FRAME_TIMEOUT_MS,
+    maxQueuedBytes: options.maxQueuedBytes ?? MAX_QUEUED_BYTES,
+    rateLimit:
+      options.rateLimit === undefined
+        ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND }
+        : options.rateLimit,
+  };
+
+  const attach = (open: (events: ConnectionEvents) => Connection): boolean => {
+    if (sockets.size >= maxConnections) return false;
     const conn = nextConn++;
-    const framed = new FramedSocket(socket, {
-      maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
-      frameTimeoutMs: options.frameTimeoutMs ?? FRAME_TIMEOUT_MS,
-      maxQueuedBytes: options.maxQueuedBytes ?? MAX_QUEUED_BYTES,
-      rateLimit:
-        options.rateLimit === undefined
-          ? { burst: RATE_BURST_FRAMES, perSecond: RATE_FRAMES_PER_SECOND }
-          : options.rateLimit,
+    const connection: Connection = open({
       farewell: (error) => errorFrameFor(conn, error),
       onFrame: (payload) => {
         host.frame(conn, payload);
         // Bound what waits for a busy worker: stop reading this peer until its frames are handled.
-        if (host.framesInFlight(conn) >= MAX_FRAMES_IN_FLIGHT) framed.hold(true);
+        if (host.framesInFlight(conn) >= MAX_FRAMES_IN_FLIGHT) connection.hold(true);
       },
       onRateLimited: () =>
-        framed.send(
+        connection.send(
           errorFrameFor(conn, new ProtocolError('ERR_RATE_LIMITED', 'your frames are being delayed')),
         ),
       onPeerEnd: () => {
-        if (host.framesInFlight(conn) === 0) framed.close();
+        if (host.framesInFlight(conn) === 0) connection.close();
         else peerEnded.add(conn);
       },
       onClose: (error) => {
@@ -189,24 +215,40 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         host.close(conn);
         hub.disconnect(conn);
         const why = isProtocolError(error) ? error.code : error?.message;
-        log(`#${conn} ${framed.remote}${name ? ` (${name})` : ''} disconnected${why ? `: ${why}` : ''}`);
+        log(`#${conn} ${connection.remote}${name ? ` (${name})` : ''} disconnected${why ? `: ${why}` : ''}`);
       },
     });
-    sockets.set(conn, framed);
+    sockets.set(conn, connection);
     host.open(conn);
-    log(`#${conn} ${framed.remote} connected, session on ${host.placeOf(conn)}`);
+    log(`#${conn} ${connection.remote} connected, session on ${host.placeOf(conn)}`);
     const timer = setTimeout(() => {
       loginTimers.delete(conn);
       if (!hub.userByConn(conn))
-        framed.fail(new ProtocolError('ERR_LOGIN_TIMEOUT', `after ${loginTimeoutMs} ms`));
+        connection.fail(new ProtocolError('ERR_LOGIN_TIMEOUT', `after ${loginTimeoutMs} ms`));
     }, loginTimeoutMs);
     loginTimers.set(conn, timer);
-  });
+    return true;
+  };
+
+  const attachSocket = (socket: net.Socket): void => {
+    if (attach((events) => new FramedSocket(socket, { ...socketLimits, ...events }))) return;
+    socket.on('error', () => {}); // a reset from a refused client is no reason to crash
+    socket.end(encodeFrame(errorFrame(new ProtocolError('ERR_SERVER_FULL'), false)));
+    const timer = setTimeout(() => socket.destroy(), 1_000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+
+  // allowHalfOpen: a client may send, shut down its side, and still read the answers (onPeerEnd).
+  const server = net.createServer({ allowHalfOpen: true }, attachSocket);
   // Past our own cap (answered with ERR_SERVER_FULL above), Node closes new connections unanswered.
   server.maxConnections = maxConnections + 64;
 
   return {
     hub,
+    attach,
+    attachSocket,
+    socketLimits,
     get connectionCount() {
       return sockets.size;
     },
@@ -219,8 +261,11 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
       return address;
     },
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const framed of sockets.values()) framed.fail(new ProtocolError('ERR_SERVER_SHUTDOWN'));
+      const closed = new Promise<void>((resolve) => {
+        if (server.listening) server.close(() => resolve());
+        else resolve();
+      });
+      for (const connection of sockets.values()) connection.fail(new ProtocolError('ERR_SERVER_SHUTDOWN'));
       await closed;
       for (const timer of loginTimers.values()) clearTimeout(timer);
       await host.shutdown();

@@ -7,13 +7,14 @@ import {
   encodeServerFrames,
   errorFrame,
   BASE_SERVER_KEYS,
+  FEATURE_OF_SERVER_KEY,
   usernameKey,
   type ChatMessage,
   type ErrorCode,
   type ServerFrame,
 } from '#shared';
 import { HistoryLog } from './history-log.ts';
-import type { ConnId, HubReply, SessionIntent } from './thread-messages.ts';
+import type { ConnId, HubReply, LoginCredentials, SessionIntent } from './thread-messages.ts';
 
 /** Where the Hub's effects go: the transport implements it, tests record it. */
 export interface Outbox {
@@ -29,6 +30,41 @@ export interface HubUser {
   readonly key: string;
   readonly features: ReadonlySet<string>;
 }
+
+/** What the transport knows of the peer of a connection. */
+export interface PeerInfo {
+  /** The IP address (no port). */
+  address: string;
+  /** The connection is encrypted (TLS, or a browser over HTTPS). */
+  isSecure: boolean;
+}
+
+/** A login the Hub found acceptable so far (valid, free name), for a LoginGate to decide on. */
+export interface LoginRequest {
+  conn: ConnId;
+  name: string;
+  key: string;
+  /** The features the user will have (requested and offered). */
+  features: ReadonlySet<string>;
+  credentials: LoginCredentials;
+  peer: PeerInfo;
+}
+
+/** A LoginGate's decision. */
+export type Admission =
+  | { accepted: false; info: string; code: ErrorCode }
+  | {
+      accepted: true;
+      /** The accept frame's MESSAGES (default: the Hub's own history for this name). */
+      history?: ChatMessage[];
+      /** More keys for the accept frame (extension keys are stripped for clients that did not ask). */
+      accept?: ServerFrame;
+      /** Runs once the user is online and the accept frame is queued (e.g. deliver what waited). */
+      then?: (user: HubUser) => void;
+    };
+
+/** Decides on a login after the Hub's own checks: accounts, passwords, held names (stage 5). */
+export type LoginGate = (request: LoginRequest) => Admission | Promise<Admission>;
 
 export type IntentKind = Exclude<SessionIntent['kind'], 'login' | 'reply'>;
 type IntentOf<K extends IntentKind> = Extract<SessionIntent, { kind: K }>;
@@ -48,6 +84,19 @@ export interface HubOptions {
   /** Bytes of history sent with a login; keeps the accept frame under the frame limit. */
   maxHistoryBytes?: number;
   log?: (line: string) => void;
+  /**
+   * Joins and leaves within this many ms go out as one USERS_JOINED / USERS_LEFT list per recipient
+   * (in order). 0 (the default) announces each at once. A lecture hall logging in at 9:00 otherwise
+   * costs one write per online user per login.
+   */
+  presenceBatchMs?: number;
+}
+
+/** One join or leave waiting for the next presence flush. */
+interface PresenceEvent {
+  seq: number;
+  key: 'USERS_JOINED' | 'USERS_LEFT';
+  name: string;
 }
 
 const MAX_HISTORY_STORED_BYTES = 64 * 1024 * 1024;
@@ -71,6 +120,17 @@ export class Hub {
   readonly #offered = new Set<string>(['CODE']);
   readonly #leaveHooks: ((user: HubUser, at: number) => void)[] = [];
   readonly #history: HistoryLog;
+  readonly #presenceBatchMs: number;
+  #presenceQueue: PresenceEvent[] = [];
+  #presenceSeq = 0;
+  #presenceTimer: NodeJS.Timeout | undefined;
+  /** The presence sequence number of each user's own join: they need only what came after it. */
+  readonly #joinedAt = new WeakMap<HubUser, number>();
+  #gate: LoginGate | undefined;
+  /** Names (keys) whose login waits for the gate: nobody else may take them meanwhile. */
+  readonly #claims = new Map<string, ConnId>();
+  /** Connections whose login waits for the gate (a disconnect removes them). */
+  readonly #pending = new Set<ConnId>();
 
   constructor(options: HubOptions) {
     this.#outbox = options.outbox;
@@ -84,6 +144,7 @@ export class Hub {
     this.#maxHistoryBytes = options.maxHistoryBytes ?? MAX_FRAME_BYTES / 2;
     this.#log = options.log ?? (() => {});
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.#presenceBatchMs = options.presenceBatchMs ?? 0;
   }
 
   // ---- for features -------------------------------------------------------------------------
@@ -100,6 +161,11 @@ export class Hub {
 
   onLeave(hook: (user: HubUser, at: number) => void): void {
     this.#leaveHooks.push(hook);
+  }
+
+  /** Puts a gate (accounts, passwords) in front of every login that passed the Hub's own checks. */
+  setLoginGate(gate: LoginGate): void {
+    this.#gate = gate;
   }
 
   /** Seconds since the epoch: the server's stamp on every message. */
@@ -128,6 +194,7 @@ export class Hub {
    * the user asked for them. False if any part could not be queued.
    */
   sendTo(user: HubUser, frame: ServerFrame, onUndelivered?: () => void): boolean {
+    if (frame.MESSAGES) this.flushPresence(); // a newcomer's first message must not overtake their join
     return this.#sendFrames(
       user.conn,
       encodeServerFrames(this.#forClient(user, frame), this.#maxFrameBytes),
@@ -140,12 +207,71 @@ export class Hub {
     this.sendTo(user, errorFrame({ code, message: text.toWellFormed() }, true));
   }
 
-  /** Encodes once and writes the same bytes to every online user (base keys only). */
+  /**
+   * Writes a frame to every online user, encoded once per variant: base clients get the base keys,
+   * a client that asked for an extension also gets its keys (usually two encodings in all).
+   */
   broadcast(frame: ServerFrame, except?: HubUser): void {
-    const frames = encodeServerFrames(frame, this.#maxFrameBytes);
-    for (const user of this.#byKey.values()) {
-      if (user !== except) this.#sendFrames(user.conn, frames);
+    if (frame.MESSAGES) this.flushPresence();
+    this.#broadcastNow(frame, except);
+  }
+
+  #broadcastNow(frame: ServerFrame, except?: HubUser, skip?: (user: HubUser) => boolean): void {
+    const extensions = Object.keys(frame).filter((key) => !BASE_SERVER_KEYS.has(key));
+    if (extensions.length === 0) {
+      const frames = encodeServerFrames(frame, this.#maxFrameBytes);
+      for (const user of this.#byKey.values()) {
+        if (user !== except && !skip?.(user)) this.#sendFrames(user.conn, frames);
+      }
+      return;
     }
+    const variants = new Map<string, Buffer[]>();
+    for (const user of this.#byKey.values()) {
+      if (user === except || skip?.(user)) continue;
+      const granted = extensions.filter((key) => this.#grants(user, key));
+      const variant = granted.join(',');
+      let frames = variants.get(variant);
+      if (!frames) {
+        frames = encodeServerFrames(this.#forClient(user, frame), this.#maxFrameBytes);
+        variants.set(variant, frames);
+      }
+      this.#sendFrames(user.conn, frames);
+    }
+  }
+
+  /** Sends the joins and leaves waiting in the presence batch now (see HubOptions.presenceBatchMs). */
+  flushPresence(): void {
+    clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
+    const events = this.#presenceQueue;
+    if (events.length === 0) return;
+    this.#presenceQueue = [];
+    const first = events[0].seq;
+    const everything = presenceFrames(events);
+    const shared = everything.map((frame) => encodeServerFrames(frame, this.#maxFrameBytes));
+    for (const user of this.#byKey.values()) {
+      const since = this.#joinedAt.get(user) ?? 0;
+      if (since < first) {
+        for (const frames of shared) this.#sendFrames(user.conn, frames);
+        continue;
+      }
+      // Joined during this batch: only what happened after its own join (its USER_LIST had the rest).
+      for (const frame of presenceFrames(events.filter((event) => event.seq > since))) {
+        this.#sendFrames(user.conn, encodeServerFrames(frame, this.#maxFrameBytes));
+      }
+    }
+  }
+
+  /** A join or leave for everyone else: at once, or in the next presence batch. */
+  #announce(key: PresenceEvent['key'], user: HubUser): void {
+    if (this.#presenceBatchMs <= 0) {
+      this.#broadcastNow({ [key]: [user.name] }, user);
+      return;
+    }
+    const seq = ++this.#presenceSeq;
+    if (key === 'USERS_JOINED') this.#joinedAt.set(user, seq);
+    this.#presenceQueue.push({ seq, key, name: user.name });
+    this.#presenceTimer ??= setTimeout(() => this.flushPresence(), this.#presenceBatchMs);
   }
 
   /** Keeps a message for later logins, bounded (oldest dropped first). */
@@ -155,33 +281,93 @@ export class Hub {
 
   // ---- for the server -----------------------------------------------------------------------
 
+  /** A login without a gate (stages 3 and 4, and tests): decided at once. */
   login(conn: ConnId, name: string, requested: string[]): HubReply {
     const key = usernameKey(name);
-    const holder = this.#byKey.get(key);
-    if (holder || this.#byConn.has(conn)) {
-      const refusal: ServerFrame = {
-        USERNAME_ACCEPTED: false,
-        INFO: `the name ${name} is taken: pick another`,
-      };
-      if (requested.includes('CODE')) refusal.CODE = 'ERR_NAME_TAKEN';
-      this.#outbox.send(conn, encodeFrame(refusal));
-      return { kind: 'login-refused' };
+    if (this.#isTaken(conn, key)) return this.#refuseTaken(conn, name, requested);
+    return this.#accept(conn, name, key, requested, { accepted: true });
+  }
+
+  /**
+   * A login from the server: the Hub's own checks first (name free, connection not logged in), then
+   * the gate, if any, which may take its time (a password hash). The name is claimed meanwhile, so two
+   * connections racing for one name cannot both pass.
+   */
+  requestLogin(
+    conn: ConnId,
+    name: string,
+    requested: string[],
+    credentials: LoginCredentials = {},
+    peer: PeerInfo = { address: '', isSecure: false },
+  ): HubReply | Promise<HubReply> {
+    const gate = this.#gate;
+    if (!gate) return this.login(conn, name, requested);
+    const key = usernameKey(name);
+    if (this.#isTaken(conn, key)) return this.#refuseTaken(conn, name, requested);
+    const features = new Set(requested.filter((feature) => this.#offered.has(feature)));
+    this.#claims.set(key, conn);
+    this.#pending.add(conn);
+    const settle = (admission: Admission): HubReply => {
+      this.#claims.delete(key);
+      if (!this.#pending.delete(conn)) return { kind: 'login-refused' }; // left while we waited
+      if (!admission.accepted) {
+        const refusal: ServerFrame = { USERNAME_ACCEPTED: false, INFO: admission.info.toWellFormed() };
+        if (requested.includes('CODE')) refusal.CODE = admission.code;
+        this.#outbox.send(conn, encodeFrame(refusal));
+        return { kind: 'login-refused' };
+      }
+      return this.#accept(conn, name, key, requested, admission);
+    };
+    const fail = (error: unknown): HubReply => {
+      this.#log(`login of ${name} on connection ${conn} failed: ${(error as Error).stack ?? String(error)}`);
+      return settle({ accepted: false, info: 'the server could not check this login: try again', code: 'ERR_INTERNAL' });
+    };
+    try {
+      const admission = gate({ conn, name, key, features, credentials, peer });
+      return admission instanceof Promise ? admission.then(settle, fail) : settle(admission);
+    } catch (error) {
+      return fail(error);
     }
+  }
+
+  #isTaken(conn: ConnId, key: string): boolean {
+    return this.#byKey.has(key) || this.#claims.has(key) || this.#byConn.has(conn) || this.#pending.has(conn);
+  }
+
+  #refuseTaken(conn: ConnId, name: string, requested: string[]): HubReply {
+    const refusal: ServerFrame = {
+      USERNAME_ACCEPTED: false,
+      INFO: `the name ${name} is taken: pick another`,
+    };
+    if (requested.includes('CODE')) refusal.CODE = 'ERR_NAME_TAKEN';
+    this.#outbox.send(conn, encodeFrame(refusal));
+    return { kind: 'login-refused' };
+  }
+
+  #accept(
+    conn: ConnId,
+    name: string,
+    key: string,
+    requested: string[],
+    admission: Extract<Admission, { accepted: true }>,
+  ): HubReply {
     const features = requested.filter((feature) => this.#offered.has(feature));
     const user: HubUser = { conn, name, key, features: new Set(features) };
-    this.broadcast({ USERS_JOINED: [name] });
+    this.#announce('USERS_JOINED', user);
     this.#byKey.set(key, user);
     this.#byConn.set(conn, user);
     const accept: ServerFrame = {
       USERNAME_ACCEPTED: true,
       INFO: this.#welcome,
       USER_LIST: [...this.#byKey.values()].map((each) => each.name),
-      MESSAGES: this.#historyFor(key),
+      MESSAGES: admission.history ?? this.#historyFor(key),
+      ...(admission.accept ? this.#forClient(user, admission.accept) : {}),
     };
     // A client that sent FEATURES learns which ones it got (possibly none); others never see the key.
     if (requested.length > 0) accept.FEATURES = features;
     this.#sendFrames(conn, encodeServerFrames(accept, this.#maxFrameBytes)); // split if USER_LIST + history outgrow a frame
     this.#log(`${name} logged in on connection ${conn} (${this.#byKey.size} online)`);
+    admission.then?.(user);
     return { kind: 'login-accepted', name, features };
   }
 
@@ -194,13 +380,14 @@ export class Hub {
   }
 
   disconnect(conn: ConnId): void {
+    this.#pending.delete(conn);
     const user = this.#byConn.get(conn);
     if (!user) return;
     this.#byConn.delete(conn);
     this.#byKey.delete(user.key);
     const at = this.nowSeconds();
     for (const hook of this.#leaveHooks) hook(user, at);
-    this.broadcast({ USERS_LEFT: [user.name] });
+    this.#announce('USERS_LEFT', user);
     this.#log(`${user.name} left (${this.#byKey.size} online)`);
   }
 
@@ -229,11 +416,33 @@ export class Hub {
   #forClient(user: HubUser, frame: ServerFrame): ServerFrame {
     let out = frame;
     for (const key of Object.keys(frame) as (keyof ServerFrame)[]) {
-      if (!BASE_SERVER_KEYS.has(key) && !user.features.has(key)) {
+      if (!BASE_SERVER_KEYS.has(key) && !this.#grants(user, key)) {
         if (out === frame) out = { ...frame };
         delete out[key];
       }
     }
     return out;
   }
+
+  /** Whether the user asked for the feature an extension key belongs to. */
+  #grants(user: HubUser, key: string): boolean {
+    const feature = FEATURE_OF_SERVER_KEY.get(key);
+    return feature !== undefined && user.features.has(feature);
+  }
+}
+
+/** Presence events as frames: each run of joins (or of leaves) becomes one list, order kept. */
+function presenceFrames(events: PresenceEvent[]): ServerFrame[] {
+  const frames: ServerFrame[] = [];
+  let last: ServerFrame | undefined;
+  let lastKey: PresenceEvent['key'] | undefined;
+  for (const { key, name } of events) {
+    if (key === lastKey && last) last[key]!.push(name);
+    else {
+      last = { [key]: [name] };
+      lastKey = key;
+      frames.push(last);
+    }
+  }
+  return frames;
 }

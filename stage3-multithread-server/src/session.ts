@@ -5,6 +5,7 @@ import {
   decodePayload,
   errorFrame,
   isProtocolError,
+  LOGIN_KEYS,
   parseClientFrame,
   stringifyAscii,
   type ClientFrame,
@@ -75,7 +76,9 @@ export class Session {
   #handle(frame: ClientFrame): SessionIntent[] {
     if (frame.FEATURES?.includes('CODE') && this.#state === 'anonymous') this.#features.add('CODE');
     if (frame.USERNAME !== undefined) return this.#login(frame);
-    if (frame.FEATURES !== undefined) throw new ProtocolError('ERR_BAD_TYPE', 'FEATURES goes with USERNAME');
+    for (const key of LOGIN_KEYS) {
+      if (frame[key] !== undefined) throw new ProtocolError('ERR_BAD_TYPE', `${key} goes with USERNAME`);
+    }
     if (this.#state !== 'ready') throw new ProtocolError('ERR_NOT_LOGGED_IN');
     const intents: SessionIntent[] = [];
     if (frame.MESSAGES) {
@@ -88,12 +91,22 @@ export class Session {
       intents.push({ kind: 'chat', messages: frame.MESSAGES });
     }
     if (frame.WHO !== undefined) intents.push({ kind: 'who', name: frame.WHO });
+    if (frame.REGISTER !== undefined) intents.push({ kind: 'register', password: frame.REGISTER });
+    if (frame.PASSWD !== undefined) intents.push({ kind: 'passwd', change: frame.PASSWD });
     return intents;
   }
 
   #login(frame: ClientFrame): SessionIntent[] {
     if (this.#state === 'ready') throw new ProtocolError('ERR_ALREADY_LOGGED_IN', `as ${this.#name}`);
-    const { USERNAME: name = '', FEATURES: features = [], ...rest } = frame;
+    const {
+      USERNAME: name = '',
+      FEATURES: features = [],
+      PASSWORD: password,
+      REGISTER: register,
+      RESUME: resume,
+      SINCE: since,
+      ...rest
+    } = frame;
     const hasRest = Object.keys(rest).length > 0;
     const why = checkUsername(name);
     if (why) {
@@ -106,7 +119,9 @@ export class Session {
     }
     this.#state = 'claiming';
     if (hasRest) this.#rest = rest;
-    return [{ kind: 'login', name, features }];
+    const credentials = { password, register, resume, since };
+    const hasCredentials = Object.values(credentials).some((value) => value !== undefined);
+    return [{ kind: 'login', name, features, ...(hasCredentials ? { credentials } : {}) }];
   }
 
   #guarded(run: () => SessionIntent[]): SessionIntent[] {

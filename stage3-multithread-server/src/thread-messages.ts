@@ -1,4 +1,4 @@
-import type { ChatMessage, ProtocolLimits } from '#shared';
+import type { ChatMessage, PasswordChange, ProtocolLimits } from '#shared';
 
 /**
  * Everything that crosses postMessage between the main thread and a session worker, in one place.
@@ -8,10 +8,21 @@ import type { ChatMessage, ProtocolLimits } from '#shared';
 export type ConnId = number;
 
 /** A session's request to the Hub (or, for `reply`, straight to its own connection). */
+/** What rode with USERNAME besides FEATURES (extensions; a server without accounts ignores them). */
+export interface LoginCredentials {
+  password?: string;
+  /** Register the name with this password, then log in. */
+  register?: string;
+  resume?: string;
+  since?: number;
+}
+
 export type SessionIntent =
-  | { kind: 'login'; name: string; features: string[] }
+  | { kind: 'login'; name: string; features: string[]; credentials?: LoginCredentials }
   | { kind: 'chat'; messages: ChatMessage[] }
   | { kind: 'who'; name: string }
+  | { kind: 'register'; password: string }
+  | { kind: 'passwd'; change: PasswordChange }
   /** A frame the session composed itself (an ERROR, a refusal), as JSON text: cheap to clone. */
   | { kind: 'reply'; json: string };
 
