@@ -49,7 +49,12 @@ export class DataLock {
       if (holder !== 'unreadable' && holder.pid !== process.pid && isAlive(holder.pid)) {
         throw lockedError(dir, holder.pid, file);
       }
-      const why = holder === 'unreadable' ? 'it is unreadable' : `pid ${holder.pid} is not running`;
+      const why =
+        holder === 'unreadable'
+          ? 'it is unreadable'
+          : holder.pid === process.pid
+            ? `pid ${holder.pid} is this process: the lock is left from an earlier run`
+            : `pid ${holder.pid} is not running`;
       log(`store: replacing the stale lock ${file} (${why})`);
       unlinkQuietly(file);
     }

@@ -133,8 +133,8 @@ export abstract class GroupCommitStore implements DocumentStore {
   }
 
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    if (this.#closing) return this.#closing; // a close already under way
     this.#closing = this.#close();
     return this.#closing;
   }
