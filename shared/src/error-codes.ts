@@ -37,6 +37,16 @@ export const ERROR_CODES = {
   ERR_UNKNOWN_USER: { fatal: false, text: 'no such user has been here' },
   ERR_USER_OFFLINE: { fatal: false, text: 'that user is not online' },
   ERR_UNDELIVERED: { fatal: false, text: 'the recipient left before the message reached them' },
+  // accounts and storage (stage 5)
+  ERR_AUTH_REQUIRED: { fatal: false, text: 'that name is registered: log in with its password' },
+  ERR_AUTH_FAILED: { fatal: false, text: 'wrong name or password' },
+  ERR_AUTH_THROTTLED: { fatal: false, text: 'too many failed attempts: wait before trying again' },
+  ERR_INSECURE_PASSWORD: { fatal: false, text: 'passwords are accepted only over TLS or from this machine' },
+  ERR_WEAK_PASSWORD: { fatal: false, text: 'that password is too short' },
+  ERR_NAME_REGISTERED: { fatal: false, text: 'that name is already registered' },
+  ERR_NAME_HELD: { fatal: false, text: 'that guest name is held for its last user for a while' },
+  ERR_NOT_REGISTERED: { fatal: false, text: 'only a registered name can do that' },
+  ERR_STORE_FAILED: { fatal: false, text: 'the server could not save this' },
 } as const satisfies Record<string, { fatal: boolean; text: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -66,3 +66,8 @@ export async function listenTcp(server: net.Server, host: string, port: number):
   }
   throw lastError;
 }
+
+/** Whether an IP address is this machine's loopback (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
+export function isLoopbackAddress(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(address);
+}

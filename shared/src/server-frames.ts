@@ -22,6 +22,12 @@ export function encodeServerFrames(frame: ServerFrame, maxFrameBytes = MAX_FRAME
   const first: ServerFrame = { ...frame, [key]: list.slice(0, half) };
   const restKey = key === 'USER_LIST' ? 'USERS_JOINED' : key;
   const rest: ServerFrame = { [restKey]: list.slice(half) };
+  // IDS (and AWAY) describe MESSAGES item by item: they are cut along with them.
+  if (key === 'MESSAGES' && frame.IDS) {
+    first.IDS = frame.IDS.slice(0, half);
+    rest.IDS = frame.IDS.slice(half);
+  }
+  if (key === 'MESSAGES' && frame.AWAY !== undefined) rest.AWAY = frame.AWAY;
   return [...encodeServerFrames(first, maxFrameBytes), ...encodeServerFrames(rest, maxFrameBytes)];
 }
 

@@ -296,6 +296,8 @@ export class ChatStore {
   #append(name: string, message: StoredMessage, create: () => MessageList, isMailbox = false): Promise<void> {
     const list = this.documents.read<MessageList>(name) ?? create();
     list.messages.push(message);
+    // Ids are increasing, except a message put back into a mailbox after a failed delivery.
+    if (list.messages.length > 1 && list.messages.at(-2)![0] > message[0]) list.messages.sort((a, b) => a[0] - b[0]);
     if (isMailbox) trim(list.messages, this.limits.maxMailboxMessages, this.limits.maxMailboxBytes);
     else trim(list.messages, this.limits.maxHistoryMessages, this.limits.maxHistoryBytes);
     return this.documents.write(name, list);
