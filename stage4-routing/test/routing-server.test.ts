@@ -133,6 +133,33 @@ for (const mode of [2, 0]) {
       expect(log.some((line) => /\(bob\) disconnected: ERR_SLOW_CONSUMER/.test(line))).toBe(true);
     });
 
+    it('tells a recipient dropped for not keeping up why: once it reads, whole frames, then ERR_SLOW_CONSUMER, then the end', async () => {
+      await start({ rateLimit: null, maxQueuedBytes: 256 * 1024 });
+      const alice = await login('alice');
+      const bob = await login('bob', ['CODE']);
+      bob.socket.pause(); // bob stops reading
+      const big = 'b'.repeat(60_000);
+      const dropped = () => log.some((line) => /\(bob\) disconnected: ERR_SLOW_CONSUMER/.test(line));
+      for (let i = 0; i < 400 && !dropped(); i++) {
+        alice.send({ MESSAGES: [['alice', 'ALL', 0, `${i} ${big}`]] });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(dropped()).toBe(true);
+      // bob reads again, later than the 2 s any other close gives: a dropped slow consumer gets 10 s.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      bob.socket.resume();
+      expect(await bob.waitClosed(10_000)).toBe(true);
+      expect(bob.framingError).toBeUndefined(); // no frame cut short, no reset
+      const frames = [...bob.buffered];
+      expect(frames.at(-1)).toMatchObject({ CODE: 'ERR_SLOW_CONSUMER', ERROR: expect.any(String) });
+      const broadcasts = frames.slice(0, -1).filter((frame) => frame.MESSAGES);
+      expect(broadcasts.length).toBeGreaterThan(0);
+      // In order from the first, with none missing before the drop.
+      expect(broadcasts.map((frame) => Number(frame.MESSAGES![0][3].split(' ')[0]))).toEqual(
+        broadcasts.map((_, i) => i),
+      );
+    });
+
     it('stays consistent when a recipient vanishes mid-burst: nothing answered twice, later messages answered offline', async () => {
       await start({ rateLimit: null });
       const alice = await login('alice', ['CODE']);
