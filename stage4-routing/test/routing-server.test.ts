@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ServerFrame } from '#shared';
 import { FrameClient } from '#shared/test-kit/frame-client';
 import type { ChatServer, ChatServerOptions } from '#stage3/chat-server';
-import { createRoutingServer } from '../src/routing-server.ts';
+import { rememberedBytes } from '../src/features/presence.ts';
+import { createRoutingServer, type RoutingOptions } from '../src/routing-server.ts';
 
 let server: ChatServer | undefined;
 let workers = 2;
@@ -10,7 +11,7 @@ let port = 0;
 let log: string[] = [];
 const clients: FrameClient[] = [];
 
-async function start(options: Omit<ChatServerOptions, 'features'> = {}): Promise<void> {
+async function start(options: Omit<ChatServerOptions, 'features'> & RoutingOptions = {}): Promise<void> {
   log = [];
   server = createRoutingServer({ workers, log: (line) => log.push(line), ...options });
   ({ port } = await server.listen('127.0.0.1', 0));
@@ -158,6 +159,23 @@ for (const mode of [2, 0]) {
       expect(broadcasts.map((frame) => Number(frame.MESSAGES![0][3].split(' ')[0]))).toEqual(
         broadcasts.map((_, i) => i),
       );
+    });
+
+    it('bounds the last-seen table in bytes: past the budget the oldest departures are forgotten', async () => {
+      const names = ['user0', 'user1', 'user2', 'user3', 'user4'];
+      await start({ presenceMaxBytes: 3 * rememberedBytes('user0', 'user0') });
+      const watcher = await login('watcher', ['WHO']);
+      for (const name of names) {
+        const client = await login(name);
+        client.close();
+        await watcher.nextMatching((frame) => frame.USERS_LEFT?.[0] === name);
+      }
+      const known: boolean[] = [];
+      for (const name of names) {
+        watcher.send({ WHO: name });
+        known.push((await watcher.nextMatching((frame) => frame.WHO !== undefined)).WHO!.known);
+      }
+      expect(known).toEqual([false, false, true, true, true]);
     });
 
     it('stays consistent when a recipient vanishes mid-burst: nothing answered twice, later messages answered offline', async () => {
