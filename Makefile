@@ -9,7 +9,7 @@ workers_arg = $(if $(WORKERS),--workers $(WORKERS),)
 name_arg = $(if $(NAME),--name $(NAME),)
 
 .DEFAULT_GOAL := help
-.PHONY: help install test check typecheck lint format format-check bench conformance \
+.PHONY: help install test check typecheck lint format format-check bench storm conformance \
 	stage1 stage1-server stage1-client stage2 stage2-server stage2-client \
 	stage3 stage3-server stage3-client stage4 stage4-server stage4-client
 
@@ -77,6 +77,9 @@ stage4-client: $(STAMP) ## Stage 4 client with /who and /raw (HOST=, PORT= defau
 
 conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1, MSG_RULES=1)
 	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,) $(if $(MSG_RULES),--msg-rules,)
+
+storm: $(STAMP) ## Hostile storm on the stage 4 server: RSS start/peak/after, heap snapshot summary (~5 min)
+	$(TSX) stage4-routing/bench/storm.ts --snapshot-dir $${TMPDIR:-/tmp}/msg-storm
 
 bench: $(STAMP) ## Benchmarks: stage 3/4 servers vs raw net baselines; stage 2 idle CPU
 	$(TSX) stage2-select-client/bench/idle-cpu.ts
