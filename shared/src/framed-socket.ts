@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type { Connection } from './connection.ts';
 import { ProtocolError } from './error-codes.ts';
 import { FrameDecoder } from './frame-decoder.ts';
-import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_QUEUED_BYTES } from './limits.ts';
+import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_QUEUED_BYTES, SLOW_CONSUMER_GRACE_MS } from './limits.ts';
 
 export interface RateLimit {
   /** Frames accepted back to back before the limit bites. */
@@ -16,6 +16,11 @@ export interface FramedSocketOptions {
   frameTimeoutMs?: number;
   /** Bytes queued for a peer that is not reading; past it the connection is dropped (slow consumer). */
   maxQueuedBytes?: number;
+  /**
+   * How long a dropped slow consumer has to read the frames already on their way and the farewell
+   * after them before the socket is destroyed (default SLOW_CONSUMER_GRACE_MS).
+   */
+  slowConsumerGraceMs?: number;
   /** Frames per connection; excess frames are delayed (the socket is paused), never dropped. */
   rateLimit?: RateLimit | null;
   /** Builds the last frame sent to the peer before closing on a fatal error (servers say ERROR). */
@@ -65,6 +70,7 @@ export class FramedSocket implements Connection {
   readonly #decoder: FrameDecoder;
   readonly #frameTimeoutMs: number;
   readonly #maxQueuedBytes: number;
+  readonly #slowConsumerGraceMs: number;
   #frameTimer: NodeJS.Timeout | undefined;
   /** Which frame (decoder.framesStarted) is open, and since when. */
   #openFrame = 0;
@@ -93,6 +99,7 @@ export class FramedSocket implements Connection {
     this.isSecure = (socket as { encrypted?: boolean }).encrypted === true;
     this.#frameTimeoutMs = options.frameTimeoutMs ?? FRAME_TIMEOUT_MS;
     this.#maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
+    this.#slowConsumerGraceMs = options.slowConsumerGraceMs ?? SLOW_CONSUMER_GRACE_MS;
     this.#tokens = options.rateLimit?.burst ?? 0;
     this.#decoder = new FrameDecoder({
       maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
@@ -124,12 +131,13 @@ export class FramedSocket implements Connection {
 
   /**
    * Queues one frame. False when the connection is closed or was just dropped for being too slow.
-   * `onUndelivered` runs if the frame never reaches the kernel (the peer left, the socket failed).
+   * `onUndelivered` runs if the frame never reaches the kernel (the peer left, the socket failed, or
+   * the frame was still queued here when the peer was dropped as a slow consumer).
    */
   send(frame: Buffer, onUndelivered?: () => void): boolean {
     if (!this.isOpen) return false;
     if (this.queuedBytes + frame.length > this.#maxQueuedBytes) {
-      this.fail(new ProtocolError('ERR_SLOW_CONSUMER', `over ${this.#maxQueuedBytes} bytes queued`));
+      this.#dropSlowConsumer();
       return false;
     }
     this.#pending.push(frame);
@@ -156,24 +164,51 @@ export class FramedSocket implements Connection {
     });
   }
 
-  /** Says goodbye: stops reading, sends what is queued (and `last`), then ends the connection. */
+  /**
+   * Says goodbye: delivers no more frames, sends what is queued (and `last`), then ends the
+   * connection; destroys it if the peer has not let go after a grace of 2 s.
+   */
   close(last?: Buffer): void {
+    this.#close(last, CLOSE_GRACE_MS);
+  }
+
+  #close(last: Buffer | undefined, graceMs: number): void {
     if (!this.isOpen) return;
     this.#closing = true;
     this.#stopTimers();
-    this.socket.pause();
     if (last) {
       this.#pending.push(last);
       this.#pendingBytes += last.length;
     }
     this.flush();
     this.socket.end();
+    // A lingering close (nginx's lingering_close): keep reading, and discard (#onData), so that the
+    // peer's FIN is seen and the socket closes as soon as the peer has read everything, and so that
+    // bytes it sent meanwhile do not sit unread, which makes the kernel answer a close with a reset
+    // that throws away what the peer has not read yet.
+    this.socket.resume();
     // A peer that never reads would keep the socket half-closed forever.
-    const grace = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    const grace = setTimeout(() => this.socket.destroy(), graceMs);
     grace.unref();
     this.socket.once('close', () => clearTimeout(grace));
     // For the application the connection is over now, not when the peer finally lets go.
     this.#finish();
+  }
+
+  /**
+   * The send-queue cap was hit. Frames still in #pending are discarded (their receipts say
+   * undelivered); what Node already holds are whole frames (each write is whole frames), so the
+   * farewell ERROR can follow them, and the peer gets the longer grace to read it all.
+   */
+  #dropSlowConsumer(): void {
+    const error = new ProtocolError('ERR_SLOW_CONSUMER', `over ${this.#maxQueuedBytes} bytes queued`);
+    this.#closeError ??= error;
+    const receipts = this.#pendingReceipts;
+    this.#pending = [];
+    this.#pendingReceipts = [];
+    this.#pendingBytes = 0;
+    this.#close(this.#options.farewell?.(error), this.#slowConsumerGraceMs);
+    for (const receipt of receipts) receipt();
   }
 
   /** A fatal error: tell the peer (farewell frame), then close. */

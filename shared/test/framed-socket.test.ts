@@ -239,6 +239,65 @@ describe('shared: FramedSocket over real sockets', () => {
     expect(peer.frames).toEqual([]);
   });
 
+  it('drops a slow consumer gracefully: once it reads again it gets whole frames, then ERR_SLOW_CONSUMER, then the end (no reset)', async () => {
+    const { port, accepted } = await startServer({ maxQueuedBytes: 256 * 1024 });
+    const client = await connect(port, { reading: false });
+    client.socket.pause();
+    let clientError: Error | undefined;
+    client.socket.on('error', (error) => (clientError = error));
+    const peer = await accepted;
+    const numbered = (n: number) => encodeFrame({ INFO: `${n} ${'x'.repeat(64 * 1024)}` });
+    let sent = 0; // frames send() accepted: numbered 0 .. sent-1
+    let undelivered = 0;
+    // Fill the kernel's buffers one frame per turn, then queue in one turn until the cap bites.
+    while (peer.framed.socket.writableLength === 0) {
+      expect(sent).toBeLessThan(4_000);
+      expect(peer.framed.send(numbered(sent), () => undelivered++)).toBe(true);
+      sent++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    while (peer.framed.send(numbered(sent), () => undelivered++)) sent++;
+    expect(peer.framed.isOpen).toBe(false);
+    expect(codeOf(peer.closeError())).toBe('ERR_SLOW_CONSUMER');
+    expect(undelivered).toBeGreaterThan(0); // what was still ours was dropped at once, and said so
+    await delay(100);
+    expect(peer.framed.socket.destroyed).toBe(false); // waiting for the peer to read, not reset
+    // The client reads again.
+    const received: Record<string, unknown>[] = [];
+    const decoder = new FrameDecoder({
+      onFrame: (payload) => received.push(decodePayload(payload)),
+      onError: (error) => received.push({ CLIENT_FRAMING_ERROR: error.code }),
+    });
+    client.socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    client.socket.on('end', () => decoder.end()); // ending inside a frame would show up as an error
+    client.socket.resume();
+    await waitFor(() => client.hasEnded(), 'the end of the stream', 10_000);
+    const last = received.pop();
+    expect(last).toEqual({ ERROR: expect.stringContaining('bytes queued'), CODE: 'ERR_SLOW_CONSUMER' });
+    // Whole frames, in order, from the first: exactly those not reported undelivered.
+    expect(received.map((each) => Number(String(each.INFO).split(' ')[0]))).toEqual(
+      Array.from({ length: sent - undelivered }, (_, n) => n),
+    );
+    await waitFor(() => peer.framed.socket.destroyed, 'the server socket to close');
+    expect(clientError).toBeUndefined();
+  });
+
+  it('destroys a dropped slow consumer that still does not read after the grace', async () => {
+    const { port, accepted } = await startServer({ maxQueuedBytes: 256 * 1024, slowConsumerGraceMs: 300 });
+    const client = await connect(port, { reading: false });
+    client.socket.pause();
+    const peer = await accepted;
+    const big = encodeFrame({ INFO: 'x'.repeat(64 * 1024) });
+    for (let sent = 0; peer.framed.send(big); sent++) {
+      expect(sent).toBeLessThan(4_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const droppedMs = performance.now();
+    await waitFor(() => peer.framed.socket.destroyed, 'the grace to end');
+    expect(performance.now() - droppedMs).toBeGreaterThanOrEqual(250);
+    expect(codeOf(peer.closeError())).toBe('ERR_SLOW_CONSUMER');
+  });
+
   it('rate-limits per frame, not per read: 30 frames in one write all arrive, in order, paced, flood reported once', async () => {
     let floods = 0;
     const { port, accepted } = await startServer({

@@ -99,7 +99,7 @@ interface PresenceEvent {
   name: string;
 }
 
-const MAX_HISTORY_STORED_BYTES = 64 * 1024 * 1024;
+const MAX_HISTORY_STORED_BYTES = 16 * 1024 * 1024;
 
 /**
  * The global, single-owner state (sans-I/O): who is online, the history, and the table of intent

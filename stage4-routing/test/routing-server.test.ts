@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type ServerFrame } from '#shared';
 import { FrameClient } from '#shared/test-kit/frame-client';
 import type { ChatServer, ChatServerOptions } from '#stage3/chat-server';
-import { createRoutingServer } from '../src/routing-server.ts';
+import { rememberedBytes } from '../src/features/presence.ts';
+import { createRoutingServer, type RoutingOptions } from '../src/routing-server.ts';
 
 let server: ChatServer | undefined;
 let workers = 2;
@@ -10,7 +11,7 @@ let port = 0;
 let log: string[] = [];
 const clients: FrameClient[] = [];
 
-async function start(options: Omit<ChatServerOptions, 'features'> = {}): Promise<void> {
+async function start(options: Omit<ChatServerOptions, 'features'> & RoutingOptions = {}): Promise<void> {
   log = [];
   server = createRoutingServer({ workers, log: (line) => log.push(line), ...options });
   ({ port } = await server.listen('127.0.0.1', 0));
@@ -131,6 +132,50 @@ for (const mode of [2, 0]) {
       const first = error ?? (await alice.nextMatching(errorFrame));
       expect(['ERR_UNDELIVERED', 'ERR_USER_OFFLINE']).toContain(first.CODE);
       expect(log.some((line) => /\(bob\) disconnected: ERR_SLOW_CONSUMER/.test(line))).toBe(true);
+    });
+
+    it('tells a recipient dropped for not keeping up why: once it reads, whole frames, then ERR_SLOW_CONSUMER, then the end', async () => {
+      await start({ rateLimit: null, maxQueuedBytes: 256 * 1024 });
+      const alice = await login('alice');
+      const bob = await login('bob', ['CODE']);
+      bob.socket.pause(); // bob stops reading
+      const big = 'b'.repeat(60_000);
+      const dropped = () => log.some((line) => /\(bob\) disconnected: ERR_SLOW_CONSUMER/.test(line));
+      for (let i = 0; i < 400 && !dropped(); i++) {
+        alice.send({ MESSAGES: [['alice', 'ALL', 0, `${i} ${big}`]] });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(dropped()).toBe(true);
+      // bob reads again, later than the 2 s any other close gives: a dropped slow consumer gets 10 s.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      bob.socket.resume();
+      expect(await bob.waitClosed(10_000)).toBe(true);
+      expect(bob.framingError).toBeUndefined(); // no frame cut short, no reset
+      const frames = [...bob.buffered];
+      expect(frames.at(-1)).toMatchObject({ CODE: 'ERR_SLOW_CONSUMER', ERROR: expect.any(String) });
+      const broadcasts = frames.slice(0, -1).filter((frame) => frame.MESSAGES);
+      expect(broadcasts.length).toBeGreaterThan(0);
+      // In order from the first, with none missing before the drop.
+      expect(broadcasts.map((frame) => Number(frame.MESSAGES![0][3].split(' ')[0]))).toEqual(
+        broadcasts.map((_, i) => i),
+      );
+    });
+
+    it('bounds the last-seen table in bytes: past the budget the oldest departures are forgotten', async () => {
+      const names = ['user0', 'user1', 'user2', 'user3', 'user4'];
+      await start({ presenceMaxBytes: 3 * rememberedBytes('user0', 'user0') });
+      const watcher = await login('watcher', ['WHO']);
+      for (const name of names) {
+        const client = await login(name);
+        client.close();
+        await watcher.nextMatching((frame) => frame.USERS_LEFT?.[0] === name);
+      }
+      const known: boolean[] = [];
+      for (const name of names) {
+        watcher.send({ WHO: name });
+        known.push((await watcher.nextMatching((frame) => frame.WHO !== undefined)).WHO!.known);
+      }
+      expect(known).toEqual([false, false, true, true, true]);
     });
 
     it('stays consistent when a recipient vanishes mid-burst: nothing answered twice, later messages answered offline', async () => {
