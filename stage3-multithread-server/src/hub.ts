@@ -59,8 +59,9 @@ export type Admission =
       history?: ChatMessage[];
       /** More keys for the accept frame (extension keys are stripped for clients that did not ask). */
       accept?: ServerFrame;
-      /** Runs once the user is online and the accept frame is queued (e.g. deliver what waited). */
-      then?: (user: HubUser) => void;
+      /** Runs once the user is online and the accept frame is queued (e.g. deliver what waited). Not
+       * called `then`: an Admission returned from an async gate would be taken for a thenable. */
+      afterLogin?: (user: HubUser) => void;
     };
 
 /** Decides on a login after the Hub's own checks: accounts, passwords, held names (stage 5). */
@@ -367,7 +368,7 @@ export class Hub {
     if (requested.length > 0) accept.FEATURES = features;
     this.#sendFrames(conn, encodeServerFrames(accept, this.#maxFrameBytes)); // split if USER_LIST + history outgrow a frame
     this.#log(`${name} logged in on connection ${conn} (${this.#byKey.size} online)`);
-    admission.then?.(user);
+    admission.afterLogin?.(user);
     return { kind: 'login-accepted', name, features };
   }
 

@@ -165,7 +165,7 @@ export function registerMessaging(hub: Hub, options: MessagingOptions): Messagin
       accepted: true,
       history: history.map(toChatMessage),
       accept,
-      then: (user) => deliverWaiting(user, waiting),
+      afterLogin: (user) => deliverWaiting(user, waiting),
     };
   };
 
