@@ -321,7 +321,11 @@ export class Hub {
     };
     const fail = (error: unknown): HubReply => {
       this.#log(`login of ${name} on connection ${conn} failed: ${(error as Error).stack ?? String(error)}`);
-      return settle({ accepted: false, info: 'the server could not check this login: try again', code: 'ERR_INTERNAL' });
+      return settle({
+        accepted: false,
+        info: 'the server could not check this login: try again',
+        code: 'ERR_INTERNAL',
+      });
     };
     try {
       const admission = gate({ conn, name, key, features, credentials, peer });

@@ -60,7 +60,8 @@ export class LoginThrottle {
     entry.failures++;
     entry.lastAt = now;
     const over = entry.failures - this.#rules.freeFailures;
-    if (over > 0) entry.until = now + Math.min(this.#rules.maxDelayMs, this.#rules.baseDelayMs * 2 ** (over - 1));
+    if (over > 0)
+      entry.until = now + Math.min(this.#rules.maxDelayMs, this.#rules.baseDelayMs * 2 ** (over - 1));
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     if (this.#entries.size > this.#rules.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);

@@ -9,7 +9,11 @@ const PASSWORD = 'correct horse';
 describe('stage 5: accounts over real sockets', () => {
   it('registers a name at login, then requires its password', async () => {
     await fixture.start();
-    const { client, answer } = await fixture.loginOk({ USERNAME: 'alice', REGISTER: PASSWORD, FEATURES: ALL_FEATURES });
+    const { client, answer } = await fixture.loginOk({
+      USERNAME: 'alice',
+      REGISTER: PASSWORD,
+      FEATURES: ALL_FEATURES,
+    });
     expect(answer.ACCOUNT).toEqual({ name: 'alice', registered: true });
     client.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -21,9 +25,21 @@ describe('stage 5: accounts over real sockets', () => {
     expect(base.answer.INFO).toMatch(/registered/);
 
     const wrong = await fixture.login({ USERNAME: 'alice', PASSWORD: 'not it at all', FEATURES: ['CODE'] });
-    expect(wrong.answer).toMatchObject({ USERNAME_ACCEPTED: false, CODE: 'ERR_AUTH_FAILED', INFO: 'wrong name or password' });
-    const unknown = await fixture.login({ USERNAME: 'nobody', PASSWORD: 'whatever it is', FEATURES: ['CODE'] });
-    expect(unknown.answer).toMatchObject({ USERNAME_ACCEPTED: false, CODE: 'ERR_AUTH_FAILED', INFO: 'wrong name or password' });
+    expect(wrong.answer).toMatchObject({
+      USERNAME_ACCEPTED: false,
+      CODE: 'ERR_AUTH_FAILED',
+      INFO: 'wrong name or password',
+    });
+    const unknown = await fixture.login({
+      USERNAME: 'nobody',
+      PASSWORD: 'whatever it is',
+      FEATURES: ['CODE'],
+    });
+    expect(unknown.answer).toMatchObject({
+      USERNAME_ACCEPTED: false,
+      CODE: 'ERR_AUTH_FAILED',
+      INFO: 'wrong name or password',
+    });
 
     const right = await fixture.loginOk({ USERNAME: 'alice', PASSWORD: PASSWORD, FEATURES: ALL_FEATURES });
     expect(right.answer.ACCOUNT).toEqual({ name: 'alice', registered: true });
@@ -35,15 +51,22 @@ describe('stage 5: accounts over real sockets', () => {
     client.send({ REGISTER: 'short' });
     expect((await client.nextMatching((frame) => frame.ERROR !== undefined)).CODE).toBe('ERR_WEAK_PASSWORD');
     client.send({ REGISTER: PASSWORD });
-    expect((await client.nextMatching((frame) => frame.ACCOUNT !== undefined)).ACCOUNT).toEqual({ name: 'bob', registered: true });
+    expect((await client.nextMatching((frame) => frame.ACCOUNT !== undefined)).ACCOUNT).toEqual({
+      name: 'bob',
+      registered: true,
+    });
     client.send({ PASSWD: { old: 'wrong password', new: 'another secret' } });
     expect((await client.nextMatching((frame) => frame.ERROR !== undefined)).CODE).toBe('ERR_AUTH_FAILED');
     client.send({ PASSWD: { old: PASSWORD, new: 'another secret' } });
-    expect((await client.nextMatching((frame) => frame.INFO !== undefined)).INFO).toMatch(/password is changed/);
+    expect((await client.nextMatching((frame) => frame.INFO !== undefined)).INFO).toMatch(
+      /password is changed/,
+    );
     client.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await fixture.login({ USERNAME: 'bob', PASSWORD })).answer.USERNAME_ACCEPTED).toBe(false);
-    expect((await fixture.login({ USERNAME: 'bob', PASSWORD: 'another secret' })).answer.USERNAME_ACCEPTED).toBe(true);
+    expect(
+      (await fixture.login({ USERNAME: 'bob', PASSWORD: 'another secret' })).answer.USERNAME_ACCEPTED,
+    ).toBe(true);
   });
 
   it('throttles failed logins per account with a clear wait', async () => {
@@ -52,7 +75,11 @@ describe('stage 5: accounts over real sockets', () => {
     client.destroy();
     const answers: (string | undefined)[] = [];
     for (let i = 0; i < 5; i++) {
-      const { answer } = await fixture.login({ USERNAME: 'carol', PASSWORD: `guess number ${i}`, FEATURES: ['CODE'] });
+      const { answer } = await fixture.login({
+        USERNAME: 'carol',
+        PASSWORD: `guess number ${i}`,
+        FEATURES: ['CODE'],
+      });
       answers.push(answer.CODE);
     }
     expect(answers.slice(0, 3)).toEqual(['ERR_AUTH_FAILED', 'ERR_AUTH_FAILED', 'ERR_AUTH_FAILED']);
@@ -66,7 +93,11 @@ describe('stage 5: accounts over real sockets', () => {
     await fixture.start();
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        fixture.login({ USERNAME: i % 2 ? 'Dave' : 'dave', REGISTER: `${PASSWORD} ${i}`, FEATURES: ['CODE'] }),
+        fixture.login({
+          USERNAME: i % 2 ? 'Dave' : 'dave',
+          REGISTER: `${PASSWORD} ${i}`,
+          FEATURES: ['CODE'],
+        }),
       ),
     );
     expect(results.filter(({ answer }) => answer.USERNAME_ACCEPTED)).toHaveLength(1);
@@ -75,7 +106,10 @@ describe('stage 5: accounts over real sockets', () => {
 
   it('refuses passwords over plain TCP from an address that is not trusted', async () => {
     await fixture.start({ isTrustedAddress: (address) => address === '127.0.0.1' });
-    const { answer } = await fixture.login({ USERNAME: 'erin', REGISTER: PASSWORD, FEATURES: ['CODE'] }, '127.0.0.2');
+    const { answer } = await fixture.login(
+      { USERNAME: 'erin', REGISTER: PASSWORD, FEATURES: ['CODE'] },
+      '127.0.0.2',
+    );
     expect(answer).toMatchObject({ USERNAME_ACCEPTED: false, CODE: 'ERR_INSECURE_PASSWORD' });
     expect(answer.INFO).toMatch(/TLS/);
   });
@@ -90,7 +124,10 @@ describe('stage 5: accounts over real sockets', () => {
     const other = await fixture.login({ USERNAME: 'frank', FEATURES: ['CODE'] }, '127.0.0.4');
     expect(other.answer).toMatchObject({ USERNAME_ACCEPTED: false, CODE: 'ERR_NAME_HELD' });
     other.client.destroy();
-    const resumed = await fixture.loginOk({ USERNAME: 'frank', RESUME: token, FEATURES: ALL_FEATURES }, '127.0.0.4');
+    const resumed = await fixture.loginOk(
+      { USERNAME: 'frank', RESUME: token, FEATURES: ALL_FEATURES },
+      '127.0.0.4',
+    );
     expect(resumed.answer.RESUME).toBe(token);
   });
 });

@@ -90,11 +90,18 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
     peers.set(request.conn, peer);
     const account = store.account(key);
     const isMsgClient = features.has('ACCOUNTS');
-    if ((credentials.password !== undefined || credentials.register !== undefined) && !canSendPassword(peer)) {
+    if (
+      (credentials.password !== undefined || credentials.register !== undefined) &&
+      !canSendPassword(peer)
+    ) {
       return insecure();
     }
     if (credentials.register !== undefined) {
-      if (account) return refuse('ERR_NAME_REGISTERED', `${account.name} is already registered: log in with its password`);
+      if (account)
+        return refuse(
+          'ERR_NAME_REGISTERED',
+          `${account.name} is already registered: log in with its password`,
+        );
       const refusal = heldRefusal(name, key, peer, credentials.resume) ?? weak(credentials.register);
       if (refusal) return refusal;
       const verifier = await hasher.create(credentials.register);
@@ -102,7 +109,10 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
       await store.putAccount({ name, key, ...verifier, createdAt: Math.floor(now() / 1000), lastSeen: null });
       await store.forgetGuest(key);
       log(`${name} registered`);
-      return { ok: true, identity: { registered: true, privateHistory: 'own', welcome: `${name} is now registered: welcome` } };
+      return {
+        ok: true,
+        identity: { registered: true, privateHistory: 'own', welcome: `${name} is now registered: welcome` },
+      };
     }
     if (credentials.password !== undefined) {
       const wait = throttled(key, peer.address);
@@ -116,7 +126,10 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
         return refuse('ERR_AUTH_FAILED', 'wrong name or password');
       }
       byAccount.succeed(key);
-      return { ok: true, identity: { registered: true, privateHistory: 'own', welcome: `welcome back, ${account.name}` } };
+      return {
+        ok: true,
+        identity: { registered: true, privateHistory: 'own', welcome: `welcome back, ${account.name}` },
+      };
     }
     if (account) {
       return refuse(
@@ -128,7 +141,11 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
     if (refusal) return refusal;
     const guest = store.guest(key);
     const resumed = isMsgClient && sameToken(credentials.resume, guest?.tokenHash ?? '');
-    const token = isMsgClient ? (resumed ? credentials.resume! : randomBytes(24).toString('base64url')) : undefined;
+    const token = isMsgClient
+      ? resumed
+        ? credentials.resume!
+        : randomBytes(24).toString('base64url')
+      : undefined;
     if (token && !resumed) {
       // Not awaited: a lost token only costs its guest the private history, not the login.
       store
@@ -151,13 +168,20 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
         registered: false,
         privateHistory: resumed ? 'own' : 'none',
         resumeToken: token,
-        welcome: resumed ? `welcome back, ${name} (guest)` : `welcome, ${name}: you are a guest (/register keeps your name)`,
+        welcome: resumed
+          ? `welcome back, ${name} (guest)`
+          : `welcome, ${name}: you are a guest (/register keeps your name)`,
       },
     };
   };
 
   /** A guest name that left recently is kept for its last address (or whoever has its token). */
-  function heldRefusal(name: string, key: string, peer: PeerInfo, resume: string | undefined): LoginDecision | undefined {
+  function heldRefusal(
+    name: string,
+    key: string,
+    peer: PeerInfo,
+    resume: string | undefined,
+  ): LoginDecision | undefined {
     const guest = store.guest(key);
     if (!guest || guest.leftAt === null || guest.address === peer.address) return undefined;
     if (sameToken(resume, guest.tokenHash)) return undefined;
@@ -174,7 +198,11 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
     peers.delete(user.conn);
     const done = store.account(user.key)
       ? store.touchAccount(user.key, at)
-      : store.putGuest({ ...(store.guest(user.key) ?? { name: user.name, key: user.key, tokenHash: '' }), address: peer?.address ?? '', leftAt: at });
+      : store.putGuest({
+          ...(store.guest(user.key) ?? { name: user.name, key: user.key, tokenHash: '' }),
+          address: peer?.address ?? '',
+          leftAt: at,
+        });
     done.catch((error: Error) => log(`could not save that ${user.name} left: ${error.message}`));
   });
 
@@ -182,21 +210,30 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
   const guarded = (user: HubUser, what: string, run: () => Promise<void>) => {
     run().catch((error: Error) => {
       log(`${what} for ${user.name} failed: ${error.message}`);
-      if (hub.userByConn(user.conn) === user) hub.error(user, 'ERR_STORE_FAILED', `${what} could not be saved: try again later`);
+      if (hub.userByConn(user.conn) === user)
+        hub.error(user, 'ERR_STORE_FAILED', `${what} could not be saved: try again later`);
     });
   };
 
   // REGISTER "password": registers the name you are logged in with
   hub.handle('register', (user, { password }) => {
-    if (store.account(user.key)) return hub.error(user, 'ERR_NAME_REGISTERED', `${user.name} is already registered`);
+    if (store.account(user.key))
+      return hub.error(user, 'ERR_NAME_REGISTERED', `${user.name} is already registered`);
     const peer = peers.get(user.conn);
     if (!peer || !canSendPassword(peer)) return hub.error(user, 'ERR_INSECURE_PASSWORD', insecureText());
     const tooWeak = weak(password);
     if (tooWeak && !tooWeak.ok) return hub.error(user, tooWeak.code, tooWeak.info);
     guarded(user, 'the registration', async () => {
       const verifier = await hasher.create(password);
-      if (store.account(user.key)) return hub.error(user, 'ERR_NAME_REGISTERED', `${user.name} is already registered`);
-      await store.putAccount({ name: user.name, key: user.key, ...verifier, createdAt: Math.floor(now() / 1000), lastSeen: null });
+      if (store.account(user.key))
+        return hub.error(user, 'ERR_NAME_REGISTERED', `${user.name} is already registered`);
+      await store.putAccount({
+        name: user.name,
+        key: user.key,
+        ...verifier,
+        createdAt: Math.floor(now() / 1000),
+        lastSeen: null,
+      });
       await store.forgetGuest(user.key);
       log(`${user.name} registered`);
       if (hub.userByConn(user.conn) !== user) return;
@@ -210,7 +247,8 @@ export function registerAccounts(hub: Hub, options: AccountsOptions): Accounts {
   // PASSWD {"old": "...", "new": "..."}
   hub.handle('passwd', (user, { change }) => {
     const account = store.account(user.key);
-    if (!account) return hub.error(user, 'ERR_NOT_REGISTERED', `${user.name} is a guest name: /register it first`);
+    if (!account)
+      return hub.error(user, 'ERR_NOT_REGISTERED', `${user.name} is a guest name: /register it first`);
     const peer = peers.get(user.conn);
     if (!peer || !canSendPassword(peer)) return hub.error(user, 'ERR_INSECURE_PASSWORD', insecureText());
     const wait = throttled(user.key, peer.address);

@@ -1,4 +1,11 @@
-import { DEST_ALL, MAX_FRAME_BYTES, usernameKey, type ChatMessage, type Receipt, type ServerFrame } from '#shared';
+import {
+  DEST_ALL,
+  MAX_FRAME_BYTES,
+  usernameKey,
+  type ChatMessage,
+  type Receipt,
+  type ServerFrame,
+} from '#shared';
 import type { Admission, Hub, HubUser, LoginRequest } from '#stage3/hub';
 import { describePresence, type Presence } from '#stage4/features/presence';
 import type { ChatStore, StoredMessage } from '../store/chat-store.ts';
@@ -79,7 +86,11 @@ export function registerMessaging(hub: Hub, options: MessagingOptions): Messagin
     log(`${sender.name} -> ALL (${hub.onlineCount} online): delivered ${run.length}`);
   };
 
-  const sendDirect = (sender: HubUser, [src, dest, , content]: ChatMessage, pending: PendingReceipt[]): void => {
+  const sendDirect = (
+    sender: HubUser,
+    [src, dest, , content]: ChatMessage,
+    pending: PendingReceipt[],
+  ): void => {
     const recipient = hub.userByName(dest);
     const destKey = usernameKey(dest);
     const account = store.account(destKey);
@@ -92,14 +103,22 @@ export function registerMessaging(hub: Hub, options: MessagingOptions): Messagin
       log(`${sender.name} -> ${answer.name}: ${answer.known ? 'offline guest' : 'unknown user'}, refused`);
       return;
     }
-    const message: StoredMessage = [store.takeId(), src, recipient?.name ?? account!.name, hub.nowSeconds(), content];
+    const message: StoredMessage = [
+      store.takeId(),
+      src,
+      recipient?.name ?? account!.name,
+      hub.nowSeconds(),
+      content,
+    ];
     const [id, , spelled] = message;
     const write = store.appendPrivate(message, sender.key, destKey).catch(stored('private message'));
     if (!recipient) {
       const queued = store.enqueue(destKey, message).catch(stored('mailbox'));
       const reason = `${spelled} is offline: it waits for their next login`;
       if (!sender.features.has('RECEIPTS')) hub.sendTo(sender, { INFO: `${reason} (message queued)` });
-      pending.push(receiptAfter(sender, Promise.all([write, queued]), { id, dest: spelled, status: 'queued', reason }));
+      pending.push(
+        receiptAfter(sender, Promise.all([write, queued]), { id, dest: spelled, status: 'queued', reason }),
+      );
       log(`${sender.name} -> ${spelled}: offline, queued`);
       return;
     }
@@ -115,12 +134,21 @@ export function registerMessaging(hub: Hub, options: MessagingOptions): Messagin
   const undelivered = (sender: HubUser, recipient: HubUser, message: StoredMessage): void => {
     const isSenderHere = hub.userByConn(sender.conn) === sender;
     if (accounts.isRegistered(recipient.key)) {
-      store.enqueue(recipient.key, message).catch((error: Error) => log(`mailbox write failed: ${error.message}`));
-      if (isSenderHere) hub.sendTo(sender, { INFO: `${recipient.name} left before your message reached them: it waits for their next login` });
+      store
+        .enqueue(recipient.key, message)
+        .catch((error: Error) => log(`mailbox write failed: ${error.message}`));
+      if (isSenderHere)
+        hub.sendTo(sender, {
+          INFO: `${recipient.name} left before your message reached them: it waits for their next login`,
+        });
       return;
     }
     if (isSenderHere) {
-      hub.error(sender, 'ERR_UNDELIVERED', `${recipient.name} left before your message reached them: it was not delivered`);
+      hub.error(
+        sender,
+        'ERR_UNDELIVERED',
+        `${recipient.name} left before your message reached them: it was not delivered`,
+      );
     }
   };
 

@@ -251,7 +251,8 @@ export class ChatStore {
     for (;;) {
       let best = -1;
       for (let i = 0; i < lists.length; i++) {
-        if (cursors[i] >= 0 && (best < 0 || lists[i][cursors[i]][0] > lists[best][cursors[best]][0])) best = i;
+        if (cursors[i] >= 0 && (best < 0 || lists[i][cursors[i]][0] > lists[best][cursors[best]][0]))
+          best = i;
       }
       if (best < 0) break;
       const message = lists[best][cursors[best]--];
@@ -274,7 +275,12 @@ export class ChatStore {
 
   /** Queues a message for an offline registered user. */
   enqueue(ownerKey: string, message: StoredMessage): Promise<void> {
-    return this.#append(hashed('mailbox', ownerKey), message, () => ({ owner: ownerKey, messages: [] }), true);
+    return this.#append(
+      hashed('mailbox', ownerKey),
+      message,
+      () => ({ owner: ownerKey, messages: [] }),
+      true,
+    );
   }
 
   /** What waits for a user, oldest first (still queued until takeMailbox). */
@@ -297,7 +303,8 @@ export class ChatStore {
     const list = this.documents.read<MessageList>(name) ?? create();
     list.messages.push(message);
     // Ids are increasing, except a message put back into a mailbox after a failed delivery.
-    if (list.messages.length > 1 && list.messages.at(-2)![0] > message[0]) list.messages.sort((a, b) => a[0] - b[0]);
+    if (list.messages.length > 1 && list.messages.at(-2)![0] > message[0])
+      list.messages.sort((a, b) => a[0] - b[0]);
     if (isMailbox) trim(list.messages, this.limits.maxMailboxMessages, this.limits.maxMailboxBytes);
     else trim(list.messages, this.limits.maxHistoryMessages, this.limits.maxHistoryBytes);
     return this.documents.write(name, list);
