@@ -15,7 +15,7 @@ server_malloc := MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536
 .DEFAULT_GOAL := help
 .PHONY: help install test check typecheck lint format format-check bench storm conformance \
 	stage1 stage1-server stage1-client stage2 stage2-server stage2-client \
-	stage3 stage3-server stage3-client stage4 stage4-server stage4-client
+	stage3 stage3-server stage3-client stage4 stage4-server stage4-client stage5-server
 
 help: ## Print the targets, one line each
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  make \1\t\2/' | expand -t 26
@@ -78,6 +78,10 @@ stage4-server: $(STAMP) ## Stage 4 routing server (HOST=, PORT= default 5004, WO
 
 stage4-client: $(STAMP) ## Stage 4 client with /who and /raw (HOST=, PORT= default 5004, NAME=)
 	$(TSX) stage4-routing/src/main-client.ts --host $(HOST) --port $(or $(PORT),5004) $(name_arg)
+
+DATA ?= data
+stage5-server: $(STAMP) ## Stage 5 server: accounts, durable history, offline queue (HOST=, PORT= default 5005, DATA= default ./data)
+	$(TSX) stage5-bonus/src/main-server.ts --host $(HOST) --port $(or $(PORT),5005) --data $(DATA) $(workers_arg)
 
 conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1, MSG_RULES=1)
 	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,) $(if $(MSG_RULES),--msg-rules,)

@@ -32,8 +32,8 @@ export async function createStage5Server(options: Stage5ServerOptions): Promise<
   const hasher = new PasswordHasher(options.scryptCost);
   const server = createChatServer({
     title: 'Msg stage 5 server',
-    workers: 0,
     ...options,
+    workers: options.workers ?? 0,
     log,
     hub: { presenceBatchMs: PRESENCE_BATCH_MS, ...options.hub },
     features: [
