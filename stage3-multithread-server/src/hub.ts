@@ -7,6 +7,7 @@ import {
   encodeServerFrames,
   errorFrame,
   BASE_SERVER_KEYS,
+  describeNameClash,
   usernameKey,
   type ChatMessage,
   type ErrorCode,
@@ -161,7 +162,7 @@ export class Hub {
     if (holder || this.#byConn.has(conn)) {
       const refusal: ServerFrame = {
         USERNAME_ACCEPTED: false,
-        INFO: `the name ${name} is taken: pick another`,
+        INFO: describeNameClash(name, holder?.name ?? name),
       };
       if (requested.includes('CODE')) refusal.CODE = 'ERR_NAME_TAKEN';
       this.#outbox.send(conn, encodeFrame(refusal));
