@@ -9,4 +9,5 @@ export * from './connection.ts';
 export * from './framed-socket.ts';
 export * from './cli.ts';
 export * from './terminal-text.ts';
+export * from './quote-input.ts';
 export * from './server-frames.ts';

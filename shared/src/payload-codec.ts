@@ -35,7 +35,8 @@ export function decodePayload(payload: Uint8Array): Record<string, unknown> {
     throw new ProtocolError('ERR_BAD_JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProtocolError('ERR_NOT_OBJECT', Array.isArray(value) ? 'got an array' : `got ${typeof value}`);
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw new ProtocolError('ERR_NOT_OBJECT', `got ${got}`);
   }
   return value as Record<string, unknown>;
 }

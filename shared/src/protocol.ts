@@ -1,4 +1,5 @@
 import { ProtocolError } from './error-codes.ts';
+import { quoteInput } from './quote-input.ts';
 import { MAX_CONTENT_BYTES, MAX_MESSAGES_PER_FRAME } from './limits.ts';
 
 /**
@@ -303,8 +304,7 @@ function validate<F>(
   for (const key of Object.keys(object)) {
     // Object.hasOwn: "__proto__" or "toString" from the wire must not find inherited members.
     if (!Object.hasOwn(table, key)) {
-      if (strictness === 'strict')
-        throw new ProtocolError('ERR_UNKNOWN_KEY', JSON.stringify(key).slice(0, 64));
+      if (strictness === 'strict') throw new ProtocolError('ERR_UNKNOWN_KEY', `"${quoteInput(key)}"`);
       continue;
     }
     if (strictness === 'login' && key === 'FEATURES') {

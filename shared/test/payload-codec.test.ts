@@ -77,6 +77,17 @@ describe('shared: payload-codec decodePayload', () => {
     },
   );
 
+  it.each([
+    ['null', 'got null'],
+    ['[]', 'got an array'],
+    ['1', 'got number'],
+    ['"text"', 'got string'],
+    ['true', 'got boolean'],
+  ])('says what the top-level value %s was', (text, said) => {
+    const error = expectProtocolError(() => decodePayload(Buffer.from(text)), 'ERR_NOT_OBJECT');
+    expect(error.message).toBe(`payload must be a JSON object: ${said}`);
+  });
+
   it('keeps a "__proto__" key as plain data: nothing is polluted', () => {
     const object = decodePayload(Buffer.from('{"__proto__":{"polluted":true},"INFO":"x"}'));
     expect(Object.keys(object)).toEqual(['__proto__', 'INFO']);

@@ -87,6 +87,17 @@ describe('shared: protocol parseClientFrame', () => {
   });
 
   it.each([
+    ['ESC', '{"\\u001b[2J":1}', '"\\x1b[2J"'],
+    ['a newline forging an INFO line', '{"x\\nINFO: y":1}', '"x\\nINFO: y"'],
+    ['a bidi override', '{"a\\u202eb":1}', '"a\\u202eb"'],
+    ['a BEL-ended OSC title', '{"\\u001b]0;t\\u0007":1}', '"\\x1b]0;t\\x07"'],
+  ])('quotes an unknown key holding %s inertly', (_what, json, quoted) => {
+    const error = expectProtocolError(() => client(json), 'ERR_UNKNOWN_KEY');
+    expect(error.message).toBe(`unknown key: ${quoted}`);
+    expect(error.message).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+  });
+
+  it.each([
     ['USERNAME a number', '{"USERNAME":42}'],
     ['USERNAME null', '{"USERNAME":null}'],
     ['USERNAME an array', '{"USERNAME":["alice"]}'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { MAX_USERNAME_CHARS, checkUsername, usernameKey } from '#shared';
+import { MAX_USERNAME_CHARS, checkUsername, describeNameClash, usernameKey } from '#shared';
+import { LOOKALIKES_OF_ONLINE_USERS } from '#shared/test-kit/lookalike-names';
 
 describe('shared: usernames checkUsername', () => {
   it.each([
@@ -111,7 +112,8 @@ describe('shared: usernames usernameKey', () => {
     expect(usernameKey('ВОВ')).toBe('bob'); // lower-cased first, then folded
     expect(usernameKey('βοβ')).toBe('bob'); // Greek
     expect(usernameKey('bоb')).toBe('bob'); // mixed: refused by checkUsername, but the key is the same
-    expect(usernameKey('аlісе')).toBe('alice'); // Cyrillic а, і, с, е
+    expect(usernameKey('аlісе')).toBe('allce'); // Cyrillic а, і, с, е (i and l share a key: see aIice)
+    expect(usernameKey('аlісе')).toBe(usernameKey('alice'));
     expect(usernameKey('рахеӏ')).toBe('paxel');
     expect(usernameKey('ԁеѕк')).toBe('desk');
     expect(usernameKey('ηυν')).toBe('nuv'); // Greek η -> n, υ -> u, ν -> v
@@ -121,7 +123,8 @@ describe('shared: usernames usernameKey', () => {
   it('leaves letters outside the table alone', () => {
     expect(usernameKey('борис')).toBe('\u0431op\u0438c'); // б and и stay; о, р, с become Latin o, p, c
     expect(usernameKey('ζωή')).toBe('ζwή');
-    expect(usernameKey('émile')).toBe('émile');
+    expect(usernameKey('émile')).toBe('émlle'); // é stays é; i and l share a key (see aIice)
+    expect(usernameKey('émile')).not.toBe(usernameKey('emile'));
   });
 
   it('makes a pure-Cyrillic look-alike an acceptable name with the same key as the Latin one', () => {
@@ -135,5 +138,70 @@ describe('shared: usernames usernameKey', () => {
     expect(usernameKey('Constructor')).toBe('constructor');
     const table = new Map([[usernameKey('__proto__'), 1]]);
     expect(table.get('__proto__')).toBe(1);
+  });
+});
+
+describe('shared: usernames confusable skeleton', () => {
+  it.each(LOOKALIKES_OF_ONLINE_USERS)('gives %s (%j) the key of %s', (_what, name, real) => {
+    expect(usernameKey(name)).toBe(usernameKey(real));
+  });
+
+  it.each(LOOKALIKES_OF_ONLINE_USERS)(
+    'lets %s (%j) past checkUsername: the clash is found by the key',
+    (_w, name) => {
+      expect(checkUsername(name)).toBeUndefined();
+    },
+  );
+
+  it('keeps case variants one user, a capital I included', () => {
+    for (const name of ['ALICE', 'Alice', 'aLiCe', 'ａｌｉｃｅ'])
+      expect(usernameKey(name)).toBe(usernameKey('alice'));
+    expect(usernameKey('Ian')).toBe(usernameKey('ian'));
+    expect(usernameKey('Ian')).toBe(usernameKey('lan')); // a sans-serif I is an l
+  });
+
+  it('keeps different names apart', () => {
+    const names = ['alice', 'bob', 'carol', 'emile', 'émile', 'борис', 'боб', 'ζωή', '名前', 'bobby', 'al'];
+    expect(new Set(names.map(usernameKey)).size).toBe(names.length);
+  });
+
+  it('leaves a non-Latin name its own letters (TR39 prototypes other than Latin letters are not used)', () => {
+    expect(usernameKey('борис')).toBe('\u0431op\u0438c'); // б is not read as 6, и not as ᴎ
+    expect(usernameKey('名前')).toBe('名前');
+    expect(usernameKey('नमस्ते')).toBe('नमस्ते'); // marks on non-Latin letters stay
+  });
+
+  it('costs nothing extra for an ASCII name', () => {
+    expect(usernameKey('Bob_2')).toBe('bob_2');
+    expect(usernameKey('m')).toBe('m'); // Ergo's tweak: "m" is not read as "rn"
+  });
+
+  it('still reserves ALL and what reads as ALL, but a dotted i is a name ("Ali")', () => {
+    for (const name of ['ALL', 'all', 'AlI', 'aII', 'a11', 'ALI', 'ᴀʟʟ']) {
+      expect(checkUsername(name)).toMatch(/reserved/);
+    }
+    expect(checkUsername('Ali')).toBeUndefined();
+    expect(checkUsername('ali')).toBeUndefined();
+  });
+});
+
+describe('shared: usernames describeNameClash', () => {
+  it('says "taken" for the same name modulo case and width', () => {
+    expect(describeNameClash('Bob', 'bob')).toBe('the name Bob is taken: pick another');
+    expect(describeNameClash('ＢＯＢ', 'bob')).toBe('the name ＢＯＢ is taken: pick another');
+    expect(describeNameClash('bob', 'bob')).toBe('the name bob is taken: pick another');
+  });
+
+  it('says "too similar to" the holder for a look-alike, naming the holder', () => {
+    expect(describeNameClash('b\u0585b', 'bob')).toBe(
+      'the name b\u0585b is too similar to bob: pick another',
+    );
+    expect(describeNameClash('aIice', 'alice')).toMatch(/too similar to alice/);
+  });
+
+  it('quotes what it is given inertly', () => {
+    expect(describeNameClash('bo\u001bb', 'bob')).toBe(
+      'the name bo\\x1bb is too similar to bob: pick another',
+    );
   });
 });

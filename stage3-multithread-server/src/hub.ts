@@ -8,6 +8,7 @@ import {
   errorFrame,
   BASE_SERVER_KEYS,
   FEATURE_OF_SERVER_KEY,
+  describeNameClash,
   usernameKey,
   type ChatMessage,
   type ErrorCode,
@@ -342,7 +343,7 @@ export class Hub {
   #refuseTaken(conn: ConnId, name: string, requested: string[]): HubReply {
     const refusal: ServerFrame = {
       USERNAME_ACCEPTED: false,
-      INFO: `the name ${name} is taken: pick another`,
+      INFO: describeNameClash(name, (this.#byKey.get(usernameKey(name)) ?? { name }).name),
     };
     if (requested.includes('CODE')) refusal.CODE = 'ERR_NAME_TAKEN';
     this.#outbox.send(conn, encodeFrame(refusal));

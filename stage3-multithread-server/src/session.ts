@@ -7,6 +7,7 @@ import {
   isProtocolError,
   LOGIN_KEYS,
   parseClientFrame,
+  quoteInput,
   stringifyAscii,
   type ClientFrame,
   type ServerFrame,
@@ -84,7 +85,11 @@ export class Session {
     if (frame.MESSAGES) {
       // All or nothing: one spoofed SRC and nothing in the frame is delivered.
       const spoofed = frame.MESSAGES.find(([src]) => src !== this.#name);
-      if (spoofed) throw new ProtocolError('ERR_SPOOFED_SRC', `you are ${this.#name}, not ${spoofed[0]}`);
+      if (spoofed)
+        throw new ProtocolError(
+          'ERR_SPOOFED_SRC',
+          `you are ${quoteInput(this.#name)}, not ${quoteInput(spoofed[0])}`,
+        );
       for (const [, dest, , content] of frame.MESSAGES) {
         if (dest === DEST_ALL) this.#faultCommand(content);
       }
@@ -97,7 +102,8 @@ export class Session {
   }
 
   #login(frame: ClientFrame): SessionIntent[] {
-    if (this.#state === 'ready') throw new ProtocolError('ERR_ALREADY_LOGGED_IN', `as ${this.#name}`);
+    if (this.#state === 'ready')
+      throw new ProtocolError('ERR_ALREADY_LOGGED_IN', `as ${quoteInput(this.#name)}`);
     const {
       USERNAME: name = '',
       FEATURES: features = [],

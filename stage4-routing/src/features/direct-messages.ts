@@ -1,4 +1,4 @@
-import { DEST_ALL, type ChatMessage } from '#shared';
+import { DEST_ALL, quoteInput, type ChatMessage } from '#shared';
 import { broadcastToRoom } from '#stage3/features/room';
 import type { Hub, HubUser } from '#stage3/hub';
 import { describePresence, type Presence } from './presence.ts';
@@ -55,12 +55,8 @@ function sendDirect(
 /** The receipt of a DM that never reached its recipient: tell the sender, if still here. */
 function reportUndelivered(hub: Hub, sender: HubUser, recipient: HubUser, content: string): void {
   if (hub.userByConn(sender.conn) !== sender) return;
-  const text = `${recipient.name} left before your message reached them: "${preview(content)}" was not delivered`;
+  // The first 40 characters of the content, made inert (the sender's own text, but a client may
+  // print an ERROR as it is).
+  const text = `${recipient.name} left before your message reached them: "${quoteInput(content)}" was not delivered`;
   hub.error(sender, 'ERR_UNDELIVERED', text);
-}
-
-/** The first 40 characters (code points: never half a surrogate pair). */
-function preview(content: string): string {
-  const chars = [...content.slice(0, 80)];
-  return chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : content;
 }

@@ -1,4 +1,4 @@
-import { usernameKey, type WhoAnswer } from '#shared';
+import { quoteInput, usernameKey, type WhoAnswer } from '#shared';
 import type { Hub } from '#stage3/hub';
 
 /** Names remembered for "last seen"; the oldest departure is forgotten first. */
@@ -52,7 +52,8 @@ export function registerPresence(
       if (online) return { name: online.name, online: true, lastSeen: null, known: true };
       const gone = departures.get(usernameKey(name));
       return {
-        name: gone?.name ?? name,
+        // An unknown name is the asker's input: quoted, since a client may print it as it is.
+        name: gone?.name ?? quoteInput(name),
         online: false,
         lastSeen: gone?.at ?? null,
         known: gone !== undefined,
@@ -72,9 +73,10 @@ export function registerPresence(
 
 /** "bob is online" / "bob was last seen 5 minutes ago (12:03 UTC)" / "nobody called bob has been here". */
 export function describePresence(answer: WhoAnswer, nowSeconds: number): string {
-  if (answer.online) return `${answer.name} is online`;
-  if (answer.lastSeen === null) return `nobody called ${answer.name} has been here since the server started`;
-  return `${answer.name} is not online: last seen ${describeAgo(nowSeconds - answer.lastSeen)} (${new Date(answer.lastSeen * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC)`;
+  const name = quoteInput(answer.name); // idempotent: a name quoted by who() stays as it is
+  if (answer.online) return `${name} is online`;
+  if (answer.lastSeen === null) return `nobody called ${name} has been here since the server started`;
+  return `${name} is not online: last seen ${describeAgo(nowSeconds - answer.lastSeen)} (${new Date(answer.lastSeen * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC)`;
 }
 
 function describeAgo(seconds: number): string {
