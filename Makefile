@@ -75,8 +75,8 @@ stage4-server: $(STAMP) ## Stage 4 routing server (HOST=, PORT= default 5004, WO
 stage4-client: $(STAMP) ## Stage 4 client with /who and /raw (HOST=, PORT= default 5004, NAME=)
 	$(TSX) stage4-routing/src/main-client.ts --host $(HOST) --port $(or $(PORT),5004) $(name_arg)
 
-conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1, MSG_RULES=1)
-	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,) $(if $(MSG_RULES),--msg-rules,)
+conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1, MSG_RULES=1, STRICT=1, ONLY=, SKIP=, JSON=file)
+	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,) $(if $(MSG_RULES),--msg-rules,) $(if $(STRICT),--strict,) $(if $(ONLY),--only '$(ONLY)',) $(if $(SKIP),--skip '$(SKIP)',) $(if $(JSON),--json '$(JSON)',)
 
 bench: $(STAMP) ## Benchmarks: stage 3/4 servers vs raw net baselines; stage 2 idle CPU
 	$(TSX) stage2-select-client/bench/idle-cpu.ts
