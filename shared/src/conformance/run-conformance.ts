@@ -269,7 +269,8 @@ const LIVENESS_RETRY_MS = 200;
 
 /**
  * Connects and logs in a fresh name, twice at most; `cause` is set if the server never answered
- * (no connection, no USERNAME_ACCEPTED, or a close). A refusal is an answer: the server is alive.
+ * (no connection, neither USERNAME_ACCEPTED nor ERROR, or a close). A refusal, an ERROR or a broken
+ * frame is an answer: the server is alive, and what it answered is for the scenarios to judge.
  */
 async function checkLiveness(
   options: ConformanceOptions,
@@ -285,11 +286,13 @@ async function checkLiveness(
       client.send({ USERNAME: freshName() });
       await client.waitFor(
         'USERNAME_ACCEPTED',
-        (frame) => Object.hasOwn(frame, 'USERNAME_ACCEPTED'),
+        (frame) => Object.hasOwn(frame, 'USERNAME_ACCEPTED') || Object.hasOwn(frame, 'ERROR'),
         replyMs,
       );
       return { deviations: [...deviations, ...client.deviations] };
     } catch (error) {
+      // A server that answered with a broken frame is answering: the scenario reports the frame.
+      if (client?.framingError) return { deviations: [...deviations, ...client.deviations] };
       cause = error instanceof Error ? error.message : String(error);
       if (client) deviations.push(...client.deviations);
     } finally {
