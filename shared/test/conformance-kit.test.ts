@@ -270,7 +270,7 @@ describe('conformance kit: a report another student can act on, against imperfec
       expect.objectContaining({
         kind: 'key-case:Info',
         description: 'the key "Info" should be "INFO" (key names are case-sensitive)',
-        firstSeenIn: 'the first liveness check',
+        firstSeenIn: 'login.accepted',
       }),
     ]);
   }, 60_000);

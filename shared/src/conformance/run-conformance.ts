@@ -57,7 +57,7 @@ export interface ConformanceResult {
 export interface DeviationReport extends Deviation {
   /** The scenario it was first seen in (or `liveness check` before any scenario). */
   firstSeenIn: string;
-  /** How many scenarios saw it. */
+  /** How many scenarios saw it (0: only a liveness check did). */
   scenarios: number;
 }
 
@@ -129,17 +129,15 @@ const OUTCOME_LABELS: Record<ConformanceOutcome, string> = {
 
 /**
  * One line for a result: `PASS id title (ms)`, `SKIP id title: why`, `FAIL id title: cause`,
- * `NOT RUN id title`; a tolerated deviation is noted after a pass.
+ * `NOT RUN id title`.
  */
 export function formatResult(result: ConformanceResult): string {
   const head = `${OUTCOME_LABELS[result.outcome]} ${result.id} ${result.title}`;
   switch (result.outcome) {
     case 'skipped':
       return `${head}: ${result.skipped}`;
-    case 'passed': {
-      const noted = result.deviations?.length ? `, tolerated deviation: ${result.deviations.join(', ')}` : '';
-      return `${head} (${result.ms} ms${noted})`;
-    }
+    case 'passed':
+      return `${head} (${result.ms} ms)`; // a tolerated deviation is reported once, in the tail
     case 'failed':
       return `${head}: ${(result.error ?? 'failed').replace(/\s*\n\s*/g, ' ')}`;
     case 'not-run':
@@ -176,7 +174,7 @@ export function formatReportTail(report: ConformanceReport): string[] {
         : 'Deviations (tolerated, so that the other scenarios still measure the server; --strict fails on them):',
     );
     for (const deviation of report.deviations) {
-      const more = deviation.scenarios > 1 ? `, and in ${deviation.scenarios - 1} more` : '';
+      const more = deviation.scenarios > 1 ? `, and ${deviation.scenarios - 1} more scenario(s)` : '';
       lines.push(
         `  - ${deviation.description} (first in ${deviation.firstSeenIn}${more}): ${deviation.example}`,
       );
@@ -208,18 +206,24 @@ export async function runConformanceReport(options: ConformanceOptions): Promise
   const strict = options.strict ?? false;
   const results: ConformanceResult[] = [];
   const deviations = new Map<string, DeviationReport>();
-  const note = (seen: Deviation[], where: string) => {
+  /** Counted per scenario; what only a liveness check saw is added at the end. */
+  const note = (seen: Deviation[], where: string, into: Map<string, DeviationReport>) => {
     for (const deviation of new Map(seen.map((each) => [each.kind, each])).values()) {
-      const known = deviations.get(deviation.kind);
+      const known = into.get(deviation.kind);
       if (known) known.scenarios += 1;
-      else deviations.set(deviation.kind, { ...deviation, firstSeenIn: where, scenarios: 1 });
+      else into.set(deviation.kind, { ...deviation, firstSeenIn: where, scenarios: 1 });
     }
   };
+  const seenByLiveness = new Map<string, DeviationReport>();
   let stopped: ServerStop | undefined;
   let last: { id: string; lastSent?: string } | undefined;
   const checkStillAnswering = async () => {
     const check = await checkLiveness(options);
-    note(check.deviations, last ? `the liveness check after ${last.id}` : 'the first liveness check');
+    note(
+      check.deviations,
+      last ? `the liveness check after ${last.id}` : 'the first liveness check',
+      seenByLiveness,
+    );
     if (check.cause !== undefined) {
       stopped = { after: last?.id, lastSent: last?.lastSent, cause: check.cause };
       options.log?.(`STOPPED ${formatStop(stopped)}`);
@@ -251,7 +255,7 @@ export async function runConformanceReport(options: ConformanceOptions): Promise
         };
       } else {
         const run = await runScenario(scenario, options, profile, strict);
-        note(run.deviations, scenario.id);
+        note(run.deviations, scenario.id, deviations);
         last = { id: scenario.id, lastSent: run.lastSent };
         result = run.result;
       }
@@ -261,6 +265,9 @@ export async function runConformanceReport(options: ConformanceOptions): Promise
   }
   // The last scenario may have knocked the server over too: say so, though nothing is left to skip.
   if (!stopped && last) await checkStillAnswering();
+  for (const [kind, deviation] of seenByLiveness) {
+    if (!deviations.has(kind)) deviations.set(kind, { ...deviation, scenarios: 0 });
+  }
   return { results, deviations: [...deviations.values()], ...(stopped && { stopped }), strict };
 }
 
