@@ -83,8 +83,8 @@ DATA ?= data
 stage5-server: $(STAMP) ## Stage 5 server: accounts, durable history, offline queue (HOST=, PORT= default 5005, DATA= default ./data)
 	$(TSX) stage5-bonus/src/main-server.ts --host $(HOST) --port $(or $(PORT),5005) --data $(DATA) $(workers_arg)
 
-conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1, MSG_RULES=1)
-	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,) $(if $(MSG_RULES),--msg-rules,)
+conformance: $(STAMP) ## Run the protocol conformance kit against any server (HOST=, PORT=, PRIVATE=1, MSG_RULES=1, STRICT=1, ONLY=, SKIP=, JSON=file)
+	$(TSX) shared/tools/conformance-cli.ts --host $(HOST) --port $(or $(PORT),5004) $(if $(PRIVATE),--private,) $(if $(MSG_RULES),--msg-rules,) $(if $(STRICT),--strict,) $(if $(ONLY),--only '$(ONLY)',) $(if $(SKIP),--skip '$(SKIP)',) $(if $(JSON),--json '$(JSON)',)
 
 storm: $(STAMP) ## Hostile storm on the stage 4 server: RSS start/peak/after, heap snapshot summary (~5 min)
 	$(server_malloc) $(TSX) stage4-routing/bench/storm.ts --snapshot-dir $${TMPDIR:-/tmp}/msg-storm

@@ -13,7 +13,13 @@ import {
   type ServerFrame,
 } from '#shared';
 import { ProbeClient } from '#shared/conformance/probe-client';
-import { runConformance, type ConformanceResult } from '#shared/conformance/run-conformance';
+import {
+  formatReportTail,
+  runConformance,
+  runConformanceReport,
+  type ConformanceResult,
+} from '#shared/conformance/run-conformance';
+import { SCENARIOS } from '#shared/conformance/scenarios';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -29,20 +35,46 @@ async function listen(server: net.Server): Promise<number> {
 /**
  * Another student's server as PROTOCOL-BASE.md allows it to be: the base keys only, any non-empty
  * name not online in exactly that spelling is accepted (spaces, control characters, `ALL`, and `Bob`
- * next to `bob` included), and nothing but ALL is routed. `refuseLoginExtras` makes it refuse a
- * login frame with a key besides USERNAME, which the base protocol does not allow.
+ * next to `bob` included), and nothing but ALL is routed. The options break it the way other
+ * students' servers were found broken:
+ * - `refuseLoginExtras`: refuses a login frame with a key besides USERNAME (the base allows them);
+ * - `hangAfterNonAscii`: once a frame holding raw non-ASCII bytes arrives, stops answering anyone (as
+ *   a server that counts characters instead of bytes does once its framing desynchronises);
+ * - `acceptedAsString`: sends USERNAME_ACCEPTED as the string "true" or "false";
+ * - `infoKey`: spells the INFO key otherwise (e.g. `Info`);
+ * - `acceptEmptyName`: accepts the empty name.
  */
-async function startBaseServer(options: { refuseLoginExtras?: boolean } = {}): Promise<number> {
+interface BrokenServerOptions {
+  refuseLoginExtras?: boolean;
+  hangAfterNonAscii?: boolean;
+  acceptedAsString?: boolean;
+  infoKey?: string;
+  acceptEmptyName?: boolean;
+}
+
+async function startBaseServer(options: BrokenServerOptions = {}): Promise<number> {
   const online = new Map<string, FramedSocket>();
   const names = new Map<FramedSocket, string>();
   const sockets = new Set<net.Socket>();
   const history: ChatMessage[] = [];
-  const send = (to: FramedSocket, frame: ServerFrame) => to.send(encodeFrame(frame));
+  let isHung = false;
+  const send = (to: FramedSocket, frame: ServerFrame) => {
+    const out: Record<string, unknown> = { ...frame };
+    if (options.acceptedAsString && typeof out.USERNAME_ACCEPTED === 'boolean')
+      out.USERNAME_ACCEPTED = String(out.USERNAME_ACCEPTED);
+    if (options.infoKey !== undefined && Object.hasOwn(out, 'INFO')) {
+      out[options.infoKey] = out.INFO;
+      delete out.INFO;
+    }
+    to.send(encodeFrame(out));
+  };
   const everyone = (frame: ServerFrame, except?: FramedSocket) => {
     for (const each of online.values()) if (each !== except) send(each, frame);
   };
 
   const handle = (connection: FramedSocket, payload: Buffer) => {
+    if (options.hangAfterNonAscii && payload.some((byte) => byte >= 0x80)) isHung = true;
+    if (isHung) return;
     const object = decodePayload(payload);
     if (options.refuseLoginExtras && Object.keys(object).some((key) => key !== 'USERNAME'))
       throw new ProtocolError('ERR_UNKNOWN_KEY');
@@ -50,7 +82,7 @@ async function startBaseServer(options: { refuseLoginExtras?: boolean } = {}): P
     if (frame.USERNAME !== undefined) {
       if (names.has(connection)) throw new ProtocolError('ERR_ALREADY_LOGGED_IN');
       const name = frame.USERNAME;
-      if (name === '' || online.has(name)) {
+      if ((name === '' && !options.acceptEmptyName) || online.has(name)) {
         send(connection, { USERNAME_ACCEPTED: false, INFO: 'empty or taken' });
       } else {
         online.set(name, connection);
@@ -118,7 +150,13 @@ describe('conformance kit: only the base protocol unless the profile asks for mo
       expect(results.get(id)?.skipped).toMatch(/Msg's own name rules.*--msg-rules/);
     }
     for (const id of ['login.empty-name-refused', 'login.extra-keys-accepted', 'errors.base-keys-only']) {
-      expect(results.get(id)).toEqual({ id, title: expect.any(String), ok: true, ms: expect.any(Number) });
+      expect(results.get(id)).toEqual({
+        id,
+        title: expect.any(String),
+        outcome: 'passed',
+        ok: true,
+        ms: expect.any(Number),
+      });
     }
     expect(results.get('private.only-recipient')?.skipped).toMatch(/--private/);
   }, 60_000);
@@ -150,6 +188,126 @@ describe('conformance kit: only the base protocol unless the profile asks for mo
       ok: false,
       error: expect.stringMatching(/a login with an extra key must be accepted.*"ERROR":"unknown key"/),
     });
+  });
+});
+
+describe('conformance kit: a report another student can act on, against imperfect servers', () => {
+  const ids = (results: ConformanceResult[], outcome: ConformanceResult['outcome']) =>
+    results.filter((result) => result.outcome === outcome).map((result) => result.id);
+  const runnable = SCENARIOS.filter((scenario) => !scenario.requires);
+
+  it('runs the ordinary behaviour first and the disruptive scenarios last', () => {
+    const firstDisruptive = SCENARIOS.findIndex((scenario) => scenario.isDisruptive);
+    expect(firstDisruptive).toBeGreaterThan(0);
+    expect(SCENARIOS.slice(firstDisruptive).every((scenario) => scenario.isDisruptive)).toBe(true);
+    expect(SCENARIOS.at(-1)?.id).toBe('framing.oversize');
+  });
+
+  it('stops once a server no longer answers, names the scenario and what it sent last, and lists the rest as not run', async () => {
+    const port = await startBaseServer({ hangAfterNonAscii: true });
+    const report = await runConformanceReport({ host: '127.0.0.1', port, replyMs: 1_000 });
+    const { results } = report;
+    const at = runnable.findIndex((scenario) => scenario.id === 'chat.non-ascii.raw');
+    const before = runnable.slice(0, at).map((scenario) => scenario.id);
+    expect(ids(results, 'failed')).toEqual(['chat.non-ascii.raw']);
+    // extensions.error-code skips itself: this server does not answer FEATURES.
+    expect(ids(results, 'passed')).toEqual(before.filter((id) => id !== 'extensions.error-code'));
+    expect(ids(results, 'not-run')).toEqual(runnable.slice(at + 1).map((scenario) => scenario.id));
+    expect(report.stopped).toEqual({
+      after: 'chat.non-ascii.raw',
+      lastSent: expect.stringMatching(
+        /^a frame of N = \d+ bytes = \d+ characters: raw UTF-8: \{"MESSAGES".*héllo/,
+      ),
+      cause: expect.stringMatching(/no frame with USERNAME_ACCEPTED within 1000 ms/),
+    });
+    const tail = formatReportTail(report);
+    expect(tail.filter((line) => line.includes('stopped answering'))).toEqual([
+      expect.stringMatching(
+        /^STOPPED the server stopped answering after scenario chat\.non-ascii\.raw \(what chat\.non-ascii\.raw sent last: a frame of/,
+      ),
+    ]);
+    expect(tail.at(-1)).toBe(
+      `${at - 1} passed, 1 failed, ${SCENARIOS.length - runnable.length + 1} skipped, ${runnable.length - at - 1} not run`,
+    );
+  }, 60_000);
+
+  it('tolerates USERNAME_ACCEPTED "true"/"false", reports it once, and measures everything else', async () => {
+    const port = await startBaseServer({ acceptedAsString: true });
+    const report = await runConformanceReport({ host: '127.0.0.1', port });
+    expect(ids(report.results, 'failed')).toEqual([]);
+    expect(ids(report.results, 'not-run')).toEqual([]);
+    expect(report.deviations).toEqual([
+      expect.objectContaining({
+        kind: 'USERNAME_ACCEPTED-string',
+        description: 'USERNAME_ACCEPTED is the string "true", not the JSON boolean true',
+        example: expect.stringContaining('"USERNAME_ACCEPTED":"true"'),
+      }),
+    ]);
+    const tail = formatReportTail(report);
+    expect(tail).toContainEqual(expect.stringMatching(/^Deviations \(tolerated/));
+    expect(tail.filter((line) => line.includes('USERNAME_ACCEPTED is the string'))).toHaveLength(1);
+  }, 60_000);
+
+  it('fails on that deviation in strict mode, naming it as the cause', async () => {
+    const port = await startBaseServer({ acceptedAsString: true });
+    const [result] = await runConformance({
+      host: '127.0.0.1',
+      port,
+      strict: true,
+      only: ['login.users-joined'],
+    });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringMatching(/^deviation \(strict\): USERNAME_ACCEPTED is the string "true"/),
+    });
+  });
+
+  it('tolerates a key in the wrong case ("Info" for "INFO"), reported once', async () => {
+    const port = await startBaseServer({ infoKey: 'Info' });
+    const report = await runConformanceReport({ host: '127.0.0.1', port });
+    expect(ids(report.results, 'failed')).toEqual([]);
+    expect(report.deviations).toEqual([
+      expect.objectContaining({
+        kind: 'key-case:Info',
+        description: 'the key "Info" should be "INFO" (key names are case-sensitive)',
+        firstSeenIn: 'login.accepted',
+      }),
+    ]);
+  }, 60_000);
+
+  it('fails only login.empty-name-refused against a server that accepts the empty name', async () => {
+    const port = await startBaseServer({ acceptEmptyName: true });
+    const results = await runConformance({ host: '127.0.0.1', port });
+    expect(results.filter((result) => result.outcome === 'failed')).toEqual([
+      expect.objectContaining({
+        id: 'login.empty-name-refused',
+        error: expect.stringMatching(/^the empty name must be refused: "" was accepted/),
+      }),
+    ]);
+    expect(ids(results, 'not-run')).toEqual([]);
+  }, 60_000);
+
+  it('selects scenarios by id or family with only and skip', async () => {
+    const port = await startBaseServer();
+    const results = await runConformance({
+      host: '127.0.0.1',
+      port,
+      only: ['errors.wrong-types', 'chat.non-ascii'],
+      skip: ['errors.wrong-types.username-number'],
+    });
+    expect(results.map((result) => result.id)).toEqual([
+      'chat.non-ascii.escaped',
+      'errors.wrong-types.messages-string',
+      'errors.wrong-types.message-string',
+      'errors.wrong-types.message-3-elements',
+      'errors.wrong-types.timestamp-string',
+      'errors.wrong-types.content-number',
+      'chat.non-ascii.raw',
+    ]);
+    expect(ids(results, 'passed')).toHaveLength(7);
+    await expect(runConformance({ host: '127.0.0.1', port, only: ['errors.wrong'] })).rejects.toThrow(
+      /unknown scenario or family: errors\.wrong/,
+    );
   });
 });
 

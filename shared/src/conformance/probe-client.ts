@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectTcp } from '../net-address.ts';
 import { stringifyAscii } from '../payload-codec.ts';
 import { FrameClient } from '../test-kit/frame-client.ts';
+import { tolerateDeviations, type Deviation } from './tolerate-deviations.ts';
 
 /** A JSON object as a server sent it: the kit assumes nothing about its keys or their types. */
 export type WireFrame = Record<string, unknown>;
@@ -27,6 +28,10 @@ export function previewFrame(frame: unknown): string {
 export class ProbeClient extends FrameClient<WireFrame> {
   /** Every well-formed frame from the server, in arrival order (waits do not remove from it). */
   readonly received: WireFrame[] = [];
+  /** What the server deviated in (tolerated: the frames in `received` are already read past it). */
+  readonly deviations: Deviation[] = [];
+  /** The bytes of the last write, and when it was made (performance.now()), for the report. */
+  lastSent: { bytes: Uint8Array; at: number; pieces: number } | undefined;
   #sentFeatures = false;
 
   private constructor(socket: net.Socket) {
@@ -54,8 +59,15 @@ export class ProbeClient extends FrameClient<WireFrame> {
     this.sendPayload(encoding === 'ascii' ? stringifyAscii(message) : JSON.stringify(message));
   }
 
+  /** Writes bytes as they are, remembering them as the last thing this client sent. */
+  override sendRaw(bytes: Uint8Array): void {
+    if (!this.socket.destroyed) this.lastSent = { bytes, at: performance.now(), pieces: 1 };
+    super.sendRaw(bytes);
+  }
+
   /** Writes `bytes` as pieces of the given sizes (the rest as a last piece), pausing between writes. */
   async writeInPieces(bytes: Uint8Array, sizes: number[], gapMs: number): Promise<void> {
+    this.lastSent = { bytes, at: performance.now(), pieces: sizes.length + 1 };
     let offset = 0;
     for (const size of [...sizes, bytes.length]) {
       if (offset >= bytes.length) break;
@@ -106,8 +118,43 @@ export class ProbeClient extends FrameClient<WireFrame> {
   }
 
   protected override onFrameReceived(frame: WireFrame): void {
+    this.deviations.push(...tolerateDeviations(frame));
     this.received.push(frame);
   }
+}
+
+const SENT_PREVIEW_CHARS = 200;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * What a write held, for a reader of the report: the frame's JSON as sent, how many bytes N said and
+ * how many characters it is (the two differ for raw UTF-8: a server that counts characters
+ * desynchronises there), or the bytes in hex when they are not a whole frame of UTF-8.
+ */
+export function describeSent(sent: { bytes: Uint8Array; pieces: number }): string {
+  const bytes = Buffer.from(sent.bytes);
+  const how = sent.pieces > 1 ? `, written in ${sent.pieces} pieces` : '';
+  if (bytes.length < 4) return `${bytes.length} byte(s) ${bytes.toString('hex')}${how}`;
+  const length = bytes.readUInt32BE(0);
+  const body = bytes.subarray(4, 4 + length);
+  const frames =
+    body.length === length && bytes.length > 4 + length ? ' (the first of several frames in one write)' : '';
+  if (body.length < length) {
+    return `a header announcing ${length} bytes, then only ${body.length} of them${how}: ${shorten(body.toString('latin1'))}`;
+  }
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+  } catch {
+    return `a frame of ${length} bytes that are not valid UTF-8${how}${frames}: ${body.subarray(0, 64).toString('hex')}`;
+  }
+  const chars = [...text].length; // code points, as a server that counts characters would
+  const counted = chars === length ? '' : ` = ${chars} characters: raw UTF-8`;
+  return `a frame of N = ${length} bytes${counted}${how}${frames}: ${shorten(text)}`;
+}
+
+function shorten(text: string): string {
+  return text.length > SENT_PREVIEW_CHARS ? `${text.slice(0, SENT_PREVIEW_CHARS)}...` : text;
 }
 
 function describeSkipped(skipped: WireFrame[]): string {
